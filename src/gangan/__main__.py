@@ -1,0 +1,3 @@
+from gangan.cli import main
+
+main()

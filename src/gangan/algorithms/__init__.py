@@ -1,0 +1,27 @@
+"""Training schemes: each owns its networks and optimizers and implements one training step."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from gangan.algorithms.base import Algorithm
+from gangan.algorithms.gan import GAN
+from gangan.errors import GanganError
+
+if TYPE_CHECKING:
+    from gangan.config import RunConfig
+
+__all__ = ["Algorithm", "GAN", "build_algorithm"]
+
+
+def build_algorithm(config: RunConfig, device: torch.device) -> Algorithm:
+    """Build the algorithm of a resolved config with freshly initialised networks on `device`."""
+    from gangan.models.registry import build_networks, model_spec
+
+    networks = build_networks(config)
+    kind = model_spec(config.model.name).algorithm
+    if kind == "gan":
+        return GAN(networks["G"], networks["D"], config, device)
+    raise GanganError(f"model {config.model.name} needs algorithm '{kind}', which this version lacks")

@@ -1,0 +1,67 @@
+"""What the trainer needs from a training scheme."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Algorithm:
+    """A training scheme: networks, their optimizers and the update rule of one step.
+
+    The trainer calls `train_step` with a real batch, reads the returned scalars (tensors on
+    the training device, averaged by the trainer over each log interval), asks `generate` for
+    sample grids and saves `state_dict` in checkpoints. It never looks inside the networks.
+    """
+
+    networks: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    z_dim: int
+    device: torch.device
+
+    def train_step(self, real: torch.Tensor, labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def fixed_inputs(self, n: int, seed: int, images: torch.Tensor) -> torch.Tensor:
+        """Return the fixed batch from which every sample grid of a run is made.
+
+        For a GAN this is n latent vectors drawn from their own generator seeded with `seed`;
+        `images` (the uint8 training set) is there for algorithms whose grids start from real images.
+        """
+        return self.sample_z(n, torch.Generator().manual_seed(seed))
+
+    def sample_grid(self, fixed: torch.Tensor) -> torch.Tensor:
+        """Return the images (N, C, H, W) in [-1, 1] shown in a sample grid for the fixed batch."""
+        return self.generate(fixed)
+
+    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw n latent vectors z ~ N(0, I), shape (n, z_dim), on the CPU generator when one is given."""
+        z = torch.randn(n, self.z_dim, generator=generator)
+        return z.to(self.device)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Map latents (N, z_dim) to images (N, C, H, W) in [-1, 1] with G in eval mode.
+
+        In eval mode BatchNorm uses its running statistics, so each image depends only on its
+        own z, never on the rest of the batch.
+        """
+        G = self.networks["G"]
+        was_training = G.training
+        G.eval()
+        try:
+            return G(z.to(self.device))
+        finally:
+            G.train(was_training)
+
+    def state_dict(self) -> dict:
+        return {
+            "networks": {name: net.state_dict() for name, net in self.networks.items()},
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, net in self.networks.items():
+            net.load_state_dict(state["networks"][name])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])

@@ -1,0 +1,87 @@
+"""The unconditional GAN update of the book: one discriminator step, then one generator step."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from gangan import losses
+from gangan.algorithms.base import Algorithm
+
+if TYPE_CHECKING:
+    from gangan.config import RunConfig
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    return torch.nn.utils.get_total_norm([p.grad for p in module.parameters() if p.grad is not None])
+
+
+class GAN(Algorithm):
+    """Unconditional GAN with Adam for both networks and a choice of generator loss.
+
+    Args:
+        G: maps z (N, z_dim) to images (N, C, H, W) in [-1, 1].
+        D: maps images to logits (N,).
+        config: supplies z_dim, the loss name and the Adam settings.
+        device: where the networks live and the batches arrive.
+    """
+
+    def __init__(self, G: nn.Module, D: nn.Module, config: RunConfig, device: torch.device):
+        self.device = device
+        self.G, self.D = G.to(device), D.to(device)
+        self.networks = {"G": self.G, "D": self.D}
+        self.z_dim = config.model.z_dim
+        betas = (config.optim.beta1, config.optim.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.optim.lr_G, betas=betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.optim.lr_D, betas=betas)
+        self.optimizers = {"G": self.opt_G, "D": self.opt_D}
+        self.generator_loss = losses.GENERATOR_LOSSES[config.model.loss]
+
+    def train_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Run one D update and one G update on a real batch (B, C, H, W) in [-1, 1].
+
+        Returns scalar tensors: loss_D, loss_G, D_acc_real, D_acc_fake, D_acc, D_x (mean D(x)),
+        D_G_z (mean D(G(z)) before the D update), grad_norm_D, grad_norm_G.
+        """
+        G, D = self.G, self.D
+        batch = real.shape[0]
+
+        # 1. Discriminator: fresh fakes, detached from G; real and fake are scored as two
+        #    separate batches, so BatchNorm never mixes their statistics.
+        D.requires_grad_(True)
+        with torch.no_grad():
+            fake = G(torch.randn(batch, self.z_dim, device=self.device))
+        real_logits = D(real)
+        fake_logits = D(fake)
+        loss_D = losses.discriminator_loss(real_logits, fake_logits)
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_D.backward()
+        grad_norm_D = _grad_norm(D)
+        self.opt_D.step()
+
+        # 2. Generator: new z, D frozen, reward fooling D.
+        D.requires_grad_(False)
+        fake_logits_G = D(G(torch.randn(batch, self.z_dim, device=self.device)))
+        loss_G = self.generator_loss(fake_logits_G)
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_G.backward()
+        grad_norm_G = _grad_norm(G)
+        self.opt_G.step()
+        D.requires_grad_(True)
+
+        with torch.no_grad():
+            acc_real = (real_logits > 0).float().mean()
+            acc_fake = (fake_logits < 0).float().mean()
+            return {
+                "loss_D": loss_D.detach(),
+                "loss_G": loss_G.detach(),
+                "D_acc_real": acc_real,
+                "D_acc_fake": acc_fake,
+                "D_acc": (acc_real + acc_fake) / 2,
+                "D_x": torch.sigmoid(real_logits).mean(),
+                "D_G_z": torch.sigmoid(fake_logits).mean(),
+                "grad_norm_D": grad_norm_D,
+                "grad_norm_G": grad_norm_G,
+            }

@@ -1,0 +1,110 @@
+"""The trainable models: what each is, which image sizes it supports, and its book hyperparameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from torch import nn
+
+from gangan.errors import GanganError
+from gangan.models.dcgan import BookDiscriminator, BookGenerator, RadfordDiscriminator, RadfordGenerator
+from gangan.models.gan import MLPDiscriminator, MLPGenerator
+
+if TYPE_CHECKING:
+    from gangan.config import RunConfig
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model name as the command line knows it.
+
+    `archs` maps each architecture to the image sizes it supports (None: any size);
+    `presets` maps each architecture to the hyperparameters that differ from the config
+    defaults, keyed like the YAML file ("optim.lr_G").
+    """
+
+    name: str
+    description: str
+    algorithm: str
+    archs: dict[str, tuple[int, ...] | None]
+    presets: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def supported_sizes(self) -> tuple[int, ...] | None:
+        sizes: set[int] = set()
+        for arch_sizes in self.archs.values():
+            if arch_sizes is None:
+                return None
+            sizes.update(arch_sizes)
+        return tuple(sorted(sizes))
+
+    def arch_for(self, image_size: int, arch: str = "auto") -> str:
+        """Pick the architecture for an image size; raise GanganError when none fits."""
+        if arch != "auto":
+            if arch not in self.archs:
+                raise GanganError(f"invalid --arch '{arch}' for {self.name}; valid: auto, {', '.join(self.archs)}")
+            sizes = self.archs[arch]
+            if sizes is not None and image_size not in sizes:
+                raise GanganError(
+                    f"--image-size {image_size} is not supported by {self.name} --arch {arch}; "
+                    f"supported sizes: {', '.join(map(str, sizes))}"
+                )
+            return arch
+        for name, sizes in self.archs.items():
+            if sizes is None or image_size in sizes:
+                return name
+        raise GanganError(
+            f"--image-size {image_size} is not supported by {self.name}; supported sizes: "
+            f"{', '.join(map(str, self.supported_sizes() or ()))}"
+        )
+
+
+# The book trains with Keras' Adam() defaults (learning rate 0.001, betas 0.9 and 0.999),
+# batches of 128 and 20,000 iterations, sampling every 1,000. Radford et al. use a learning
+# rate of 0.0002 and beta1 = 0.5.
+_BOOK = {"optim.lr_G": 1e-3, "optim.lr_D": 1e-3, "optim.beta1": 0.9, "optim.beta2": 0.999}
+_RADFORD = {"optim.lr_G": 2e-4, "optim.lr_D": 2e-4, "optim.beta1": 0.5, "optim.beta2": 0.999}
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in [
+        ModelSpec(
+            name="gan",
+            description="the book's first GAN (chapter 3): one hidden fully connected layer in G and D",
+            algorithm="gan",
+            archs={"mlp": None},
+            presets={"mlp": _BOOK},
+        ),
+        ModelSpec(
+            name="dcgan",
+            description="deep convolutional GAN: the book's 28x28 network (chapter 4), Radford et al. for 32x32 and 64x64",
+            algorithm="gan",
+            archs={"book": (28,), "radford": (32, 64)},
+            presets={"book": _BOOK, "radford": _RADFORD},
+        ),
+    ]
+}
+
+
+def model_spec(name: str) -> ModelSpec:
+    """Return the spec of a model; raise GanganError listing the valid names otherwise."""
+    if name not in MODELS:
+        raise GanganError(f"unknown model '{name}'; valid models: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def build_networks(config: RunConfig) -> dict[str, nn.Module]:
+    """Build the freshly initialised networks of a resolved config, keyed by role ("G", "D")."""
+    model = config.model
+    channels, size = config.data.channels, config.data.image_size
+    if model.arch == "mlp":
+        shape = (channels, size, size)
+        return {"G": MLPGenerator(model.z_dim, shape, model.hidden), "D": MLPDiscriminator(shape, model.hidden)}
+    if model.arch == "book":
+        return {"G": BookGenerator(model.z_dim, channels), "D": BookDiscriminator(channels)}
+    if model.arch == "radford":
+        return {
+            "G": RadfordGenerator(model.z_dim, channels, size, model.width),
+            "D": RadfordDiscriminator(channels, size, model.width),
+        }
+    raise GanganError(f"unknown architecture '{model.arch}' for model {model.name}")

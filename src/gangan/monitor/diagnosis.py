@@ -1,0 +1,73 @@
+"""Plain-language diagnoses of where GAN training stands, from one log interval's averages."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# Thresholds, as shares of the batch. They are rules of thumb, not derived values.
+EQUILIBRIUM_MARGIN = 0.10  # D accuracy within 50% +- 10 points counts as "near equilibrium".
+DOMINATING_ACCURACY = 0.95  # D right on at least 95% of real and of fake images.
+FOOLED_ACCURACY = 0.05  # D right on at most 5% of the fakes.
+COLLAPSE_DIVERSITY = 0.25  # fixed-z samples vary at most a quarter as much as real images.
+
+
+@dataclass
+class Diagnosis:
+    """Where training stands: a short `state` name and a sentence for people."""
+
+    state: str
+    message: str
+
+
+class Diagnoser:
+    """Turns each log record into a Diagnosis, remembering since when the state holds.
+
+    States: "diverged", "collapse", "d_dominating", "g_fooling", "equilibrium", "d_ahead".
+    """
+
+    def __init__(self):
+        self.state = ""
+        self.since_step = 0
+
+    def update(self, record: dict) -> Diagnosis:
+        step = record["step"]
+        state, message = self._classify(record)
+        if state != self.state:
+            self.state, self.since_step = state, record.get("interval_start", step)
+        if state == "d_dominating":
+            message += f" for {step - self.since_step:,} steps"
+            if record.get("grad_norm_G", 1.0) < 1e-3:
+                message += f"; G's gradients are vanishing (|grad G| = {record['grad_norm_G']:.1e})"
+        return Diagnosis(state, message)
+
+    @staticmethod
+    def _classify(record: dict) -> tuple[str, str]:
+        losses = [record.get("loss_D", 0.0), record.get("loss_G", 0.0)]
+        if not all(math.isfinite(value) for value in losses):
+            return "diverged", "training diverged: a loss became NaN or Inf"
+        ratio = record.get("diversity_ratio")
+        if "D_acc" not in record:
+            # Models without a discriminator (autoencoders) have no equilibrium to report.
+            return "training", "training: no discriminator, so no equilibrium signals"
+        acc, acc_real, acc_fake = record["D_acc"], record["D_acc_real"], record["D_acc_fake"]
+        if ratio is not None and ratio < COLLAPSE_DIVERSITY:
+            return "collapse", (
+                f"samples are losing variety (mode collapse): the fixed-z batch varies only "
+                f"{ratio:.0%} as much as real images"
+            )
+        if acc_real >= DOMINATING_ACCURACY and acc_fake >= DOMINATING_ACCURACY:
+            return "d_dominating", f"the discriminator is dominating: it classifies {acc:.0%} of images correctly"
+        if acc_fake <= FOOLED_ACCURACY:
+            return "g_fooling", f"the generator fools D completely: D calls {1 - acc_fake:.0%} of the fakes real"
+        if abs(acc - 0.5) <= EQUILIBRIUM_MARGIN:
+            return "equilibrium", f"near equilibrium: D accuracy {acc:.0%}, close to guessing (50%)"
+        if acc > 0.5:
+            return "d_ahead", f"D is ahead: accuracy {acc:.0%} (50% is equilibrium)"
+        return "g_ahead", f"G is ahead: D accuracy {acc:.0%}, below guessing (50% is equilibrium)"
+
+    def state_dict(self) -> dict:
+        return {"state": self.state, "since_step": self.since_step}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.state, self.since_step = state["state"], int(state["since_step"])

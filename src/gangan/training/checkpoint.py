@@ -1,0 +1,68 @@
+"""Atomic checkpoint files that load without executing code.
+
+A checkpoint is a dict of tensors and plain values written with torch.save to a temporary
+name, flushed to disk and renamed, so a crash leaves either the old or the new file. It is
+read with torch.load(weights_only=True), which rejects any pickled object other than
+tensors and containers of plain values.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from gangan import __version__
+from gangan.errors import GanganError
+
+FORMAT = "gangan-checkpoint"
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(state: dict, path: str | os.PathLike) -> None:
+    """Write `state` plus the format marker and gangan version to `path` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "gangan_version": __version__, **state}
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as stream:
+            torch.save(payload, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a gangan checkpoint onto the CPU.
+
+    Raises:
+        GanganError: the file is missing, truncated or corrupt, holds pickled code or other
+            objects a weights-only load rejects, or is not a gangan checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise GanganError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "unsupported object"
+        raise GanganError(
+            f"{path} holds objects that a safe (weights-only) load rejects ({first_line}); gangan never "
+            f"runs code from a file. Use a checkpoint written by gangan."
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
+        raise GanganError(f"{path} is truncated or corrupt and cannot be loaded ({error}); use another checkpoint") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise GanganError(f"{path} is not a gangan checkpoint (no '{FORMAT}' marker); pass a file from a run's checkpoints/ folder")
+    if state.get("format_version") != FORMAT_VERSION:
+        raise GanganError(
+            f"{path} has checkpoint format {state.get('format_version')}, this gangan {__version__} reads format {FORMAT_VERSION}"
+        )
+    return state
