@@ -22,6 +22,8 @@ from gangan.errors import GanganError
 logger = logging.getLogger(__name__)
 
 LOSSES = ("non-saturating", "minimax")
+# Reconstruction likelihoods of ae and vae; "auto" resolves to bernoulli for 1 channel, gaussian otherwise.
+LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 SPLITS = ("train", "test", "all")
 
@@ -44,6 +46,8 @@ class ModelConfig:
     hidden: int = _option(128, "--hidden", "hidden layer width of the fully connected gan", minimum=1)
     width: int = _option(64, "--width", "base channel count of the Radford DCGAN", minimum=1)
     loss: str = _option("non-saturating", "--loss", "adversarial loss", choices=LOSSES)
+    likelihood: str = _option("auto", "--likelihood", "reconstruction likelihood of ae and vae: bernoulli (BCE) or gaussian (MSE)", choices=LIKELIHOODS)
+    beta: float = _option(1.0, "--beta", "weight of the KL term in the vae loss (1 is the ELBO)", minimum=0.0)
 
 
 @dataclass
@@ -266,5 +270,8 @@ def resolve_config(
     apply_overrides(config, spec.presets.get(arch, {}), f"the {spec.name} preset")
     apply_overrides(config, user, "the options")
     config.model.arch = arch
+    if config.model.likelihood == "auto":
+        # Bernoulli suits grayscale pixels read as probabilities in [0, 1]; colour images get a Gaussian.
+        config.model.likelihood = "bernoulli" if config.data.channels == 1 else "gaussian"
     validate(config)
     return config

@@ -24,4 +24,8 @@ def build_algorithm(config: RunConfig, device: torch.device) -> Algorithm:
     kind = model_spec(config.model.name).algorithm
     if kind == "gan":
         return GAN(networks["G"], networks["D"], config, device)
+    if kind in ("autoencoder", "vae"):
+        from gangan.algorithms.autoencoder import Autoencoder
+
+        return Autoencoder(networks["encoder"], networks["decoder"], config, device, variational=kind == "vae")
     raise GanganError(f"model {config.model.name} needs algorithm '{kind}', which this version lacks")

@@ -43,6 +43,8 @@ def train(
     beta2: Optional[float] = typer.Option(None, help="Adam beta2, in [0, 1)."),
     z_dim: Optional[int] = typer.Option(None, help="Size of the latent vector z."),
     loss: Optional[str] = typer.Option(None, help="Generator loss: non-saturating or minimax (saturates, for the lesson)."),
+    likelihood: Optional[str] = typer.Option(None, help="Reconstruction likelihood of ae and vae: bernoulli (BCE) or gaussian (MSE) [default: bernoulli for grayscale, else gaussian]."),
+    beta: Optional[float] = typer.Option(None, help="Weight of the KL term in the vae loss; 1 gives the ELBO."),
     arch: Optional[str] = typer.Option(None, help="Architecture; auto picks it from the image size."),
     hidden: Optional[int] = typer.Option(None, help="Hidden layer width of the fully connected gan."),
     width: Optional[int] = typer.Option(None, help="Base channel count of the Radford DCGAN."),
@@ -70,6 +72,7 @@ def train(
         "optim.lr_G": lr_g if lr_g is not None else lr, "optim.lr_D": lr_d if lr_d is not None else lr,
         "optim.beta1": beta1, "optim.beta2": beta2,
         "model.z_dim": z_dim, "model.loss": loss, "model.arch": arch, "model.hidden": hidden, "model.width": width,
+        "model.likelihood": likelihood, "model.beta": beta,
     }
     given = {key: value for key, value in overrides.items() if value is not None}
 
@@ -107,7 +110,7 @@ def train(
     console.print(
         f"[bold]{cfg.model.name}[/] ({cfg.model.arch}) on [bold]{escape(cfg.data.dataset)}[/] {cfg.data.split} split, "
         f"{cfg.data.channels}x{cfg.data.image_size}x{cfg.data.image_size}, {cfg.train.steps:,} steps of "
-        f"{cfg.train.batch_size}, {cfg.model.loss} loss"
+        f"{cfg.train.batch_size}, {_loss_name(cfg)}"
     )
     console.print(f"run directory: {escape(str(run_dir))}")
     _run_training(Trainer(cfg, run_dir, resume=resume is not None), cfg.train.steps)
@@ -141,8 +144,30 @@ def _run_training(trainer, total_steps: int) -> None:
         console.print(f"done: {escape(str(result.run_dir))} (samples in samples/, checkpoint in checkpoints/last.pt)")
 
 
+def _loss_name(cfg) -> str:
+    from gangan.models import model_spec
+
+    kind = model_spec(cfg.model.name).algorithm
+    if kind == "vae":
+        return f"negative ELBO loss ({cfg.model.likelihood} likelihood, beta {cfg.model.beta:g})"
+    if kind == "autoencoder":
+        return f"{cfg.model.likelihood} reconstruction loss"
+    return f"{cfg.model.loss} loss"
+
+
+def format_autoencoder_record(record: dict) -> str:
+    """Format a record of a model without a discriminator (ae, vae): loss, its terms, gradient norm."""
+    parts = [f"step {record['step']:>7,}", f"loss {record['loss']:.2f}", f"recon {record['recon']:.2f}"]
+    if "kl" in record:
+        parts.append(f"KL {record['kl']:.2f}")
+    parts.append(f"|grad| {record['grad_norm']:.2f}")
+    return "  ".join(parts)
+
+
 def format_record(record: dict) -> str:
     """Format one metrics record as a compact status line with rich markup."""
+    if "D_acc" not in record and "recon" in record:
+        return format_autoencoder_record(record)
     style = STATE_STYLES.get(record.get("diagnosis", ""), "white")
     parts = [
         f"step {record['step']:>7,}",

@@ -64,6 +64,9 @@ class ModelSpec:
 # rate of 0.0002 and beta1 = 0.5.
 _BOOK = {"optim.lr_G": 1e-3, "optim.lr_D": 1e-3, "optim.beta1": 0.9, "optim.beta2": 0.999}
 _RADFORD = {"optim.lr_G": 2e-4, "optim.lr_D": 2e-4, "optim.beta1": 0.5, "optim.beta2": 0.999}
+# The book's chapter-2 VAE has one hidden layer of 256 units; it uses a 2-D latent for the
+# manifold picture, which --z-dim 2 reproduces. Adam replaces its RMSprop; --lr-g sets the rate.
+_AUTOENCODER = {**_BOOK, "model.hidden": 256, "model.z_dim": 20, "model.width": 32}
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
@@ -82,6 +85,20 @@ MODELS: dict[str, ModelSpec] = {
             archs={"book": (28,), "radford": (32, 64)},
             presets={"book": _BOOK, "radford": _RADFORD},
         ),
+        ModelSpec(
+            name="ae",
+            description="autoencoder (chapter 2) trained on reconstruction loss; it has no prior, so new images come only from the codes of real images (gangan interpolate)",
+            algorithm="autoencoder",
+            archs={"mlp": (8, 28), "conv": (28, 32, 64)},
+            presets={"mlp": _AUTOENCODER, "conv": _AUTOENCODER},
+        ),
+        ModelSpec(
+            name="vae",
+            description="variational autoencoder (chapter 2, Kingma & Welling): negative ELBO loss, samples from the N(0, I) prior",
+            algorithm="vae",
+            archs={"mlp": (8, 28), "conv": (28, 32, 64)},
+            presets={"mlp": _AUTOENCODER, "conv": _AUTOENCODER},
+        ),
     ]
 }
 
@@ -97,6 +114,11 @@ def build_networks(config: RunConfig) -> dict[str, nn.Module]:
     """Build the freshly initialised networks of a resolved config, keyed by role ("G", "D")."""
     model = config.model
     channels, size = config.data.channels, config.data.image_size
+    if model_spec(model.name).algorithm in ("autoencoder", "vae"):
+        from gangan.models.autoencoder import build_autoencoder
+
+        variational = model_spec(model.name).algorithm == "vae"
+        return build_autoencoder(model.arch, variational, model.z_dim, channels, size, model.hidden, model.width)
     if model.arch == "mlp":
         shape = (channels, size, size)
         return {"G": MLPGenerator(model.z_dim, shape, model.hidden), "D": MLPDiscriminator(shape, model.hidden)}
