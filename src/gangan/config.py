@@ -25,6 +25,8 @@ LOSSES = ("non-saturating", "minimax")
 # Reconstruction likelihoods of ae and vae; "auto" resolves to bernoulli for 1 channel, gaussian otherwise.
 LIKELIHOODS = ("auto", "bernoulli", "gaussian")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# How the cgan discriminator sees the label: an extra image channel (book) or a projection (Miyato & Koyama).
+CONDITIONINGS = ("concat", "projection")
 SPLITS = ("train", "test", "all")
 
 
@@ -48,6 +50,9 @@ class ModelConfig:
     loss: str = _option("non-saturating", "--loss", "adversarial loss", choices=LOSSES)
     likelihood: str = _option("auto", "--likelihood", "reconstruction likelihood of ae and vae: bernoulli (BCE) or gaussian (MSE)", choices=LIKELIHOODS)
     beta: float = _option(1.0, "--beta", "weight of the KL term in the vae loss (1 is the ELBO)", minimum=0.0)
+    conditioning: str = _option("concat", "--d-conditioning", "how the cgan discriminator sees the label", choices=CONDITIONINGS)
+    labeled: int = _option(100, "--labeled", "labelled training images of sgan, the same number per class", minimum=1)
+    baseline: bool = _option(False, "--baseline", "sgan: also train the same classifier on the labelled images alone")
 
 
 @dataclass
@@ -150,6 +155,13 @@ def _coerce(value: Any, annotation: str, key: str, source: str) -> Any:
         raise GanganError(f"{option_flag(key)} ({key}) in {source} must have a value")
     base = annotation.replace("| None", "").strip()
     try:
+        if base == "bool":
+            # YAML gives booleans; strings come from hand-written overrides.
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
         if base == "int":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError

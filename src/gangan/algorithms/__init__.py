@@ -24,6 +24,13 @@ def build_algorithm(config: RunConfig, device: torch.device) -> Algorithm:
     kind = model_spec(config.model.name).algorithm
     if kind == "gan":
         return GAN(networks["G"], networks["D"], config, device)
+    if kind in ("cgan", "sgan"):
+        from gangan.algorithms.conditional import ConditionalGAN
+        from gangan.algorithms.semi_supervised import SemiSupervisedGAN
+        from gangan.models.conditional import dataset_classes
+
+        scheme = ConditionalGAN if kind == "cgan" else SemiSupervisedGAN
+        return scheme(networks["G"], networks["D"], config, device, dataset_classes(config))
     if kind in ("autoencoder", "vae"):
         from gangan.algorithms.autoencoder import Autoencoder
 

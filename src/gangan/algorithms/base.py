@@ -18,6 +18,28 @@ class Algorithm:
     optimizers: dict[str, torch.optim.Optimizer]
     z_dim: int
     device: torch.device
+    # Classes G can be asked for (cgan); None for a generator that takes no label.
+    num_classes: int | None = None
+
+    def attach_data(self, data) -> None:
+        """Receive the training data (a `gangan.data.ImageData`, uint8 on the CPU) before the first step.
+
+        The trainer calls this once, after building the algorithm and before restoring a
+        checkpoint. The default ignores it; SGAN picks its labelled subset here.
+        """
+
+    def evaluate(self) -> dict[str, float]:
+        """Return held-out metrics the algorithm can measure on its own (SGAN: test accuracy).
+
+        The trainer calls this at every checkpoint step and adds the values to that step's
+        metrics record; it must not draw from any random generator, so resumed runs stay identical.
+        """
+        return {}
+
+    def grid_nrow(self, n: int) -> int | None:
+        """Images per row of a sample grid of n images; None lets the grid be about square."""
+        return None
+
 
     def train_step(self, real: torch.Tensor, labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
         raise NotImplementedError

@@ -86,6 +86,20 @@ MODELS: dict[str, ModelSpec] = {
             presets={"book": _BOOK, "radford": _RADFORD},
         ),
         ModelSpec(
+            name="cgan",
+            description="conditional GAN (chapter 8): generates the class you ask for; label joined to z and to the image",
+            algorithm="cgan",
+            archs={"book": (28,), "radford": (32, 64), "mlp": None},
+            presets={"book": _BOOK, "radford": _RADFORD, "mlp": _BOOK},
+        ),
+        ModelSpec(
+            name="sgan",
+            description="semi-supervised GAN (chapter 7): D becomes a classifier trained from --labeled images plus unlabelled ones",
+            algorithm="sgan",
+            archs={"book": (28,), "radford": (32, 64), "mlp": None},
+            presets={"book": _BOOK, "radford": _RADFORD, "mlp": _BOOK},
+        ),
+        ModelSpec(
             name="ae",
             description="autoencoder (chapter 2) trained on reconstruction loss; it has no prior, so new images come only from the codes of real images (gangan interpolate)",
             algorithm="autoencoder",
@@ -119,6 +133,12 @@ def build_networks(config: RunConfig) -> dict[str, nn.Module]:
 
         variational = model_spec(model.name).algorithm == "vae"
         return build_autoencoder(model.arch, variational, model.z_dim, channels, size, model.hidden, model.width)
+    if model_spec(model.name).algorithm in ("cgan", "sgan"):
+        from gangan.models.conditional import build_cgan_networks, dataset_classes
+        from gangan.models.sgan import build_sgan_networks
+
+        build = build_cgan_networks if model.name == "cgan" else build_sgan_networks
+        return build(config, dataset_classes(config))
     if model.arch == "mlp":
         shape = (channels, size, size)
         return {"G": MLPGenerator(model.z_dim, shape, model.hidden), "D": MLPDiscriminator(shape, model.hidden)}

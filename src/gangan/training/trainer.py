@@ -140,6 +140,7 @@ class Trainer:
                                 train.batch_size, seed=train.seed)
 
         algorithm = build_algorithm(cfg, device)
+        algorithm.attach_data(data)
         # One fixed batch (latents for a GAN), so that grids of different steps compare.
         fixed = algorithm.fixed_inputs(train.grid_size, train.seed + 1, data.images)
         real_diversity = self._real_diversity(data.images, train.grid_size, train.seed)
@@ -195,13 +196,18 @@ class Trainer:
                 final = step == train.steps
 
                 record = None
+                # Held-out metrics of the algorithm itself (SGAN's test accuracy), at checkpoint steps.
+                evaluation = algorithm.evaluate() if step % train.checkpoint_every == 0 or final else {}
                 if step % train.log_every == 0 or final:
                     self._check_finite(interval, step)
                     record = self._make_record(step, interval, algorithm, fixed, real_diversity, diagnoser)
+                    record.update(evaluation)
                     record["steps_per_s"] = (step - started_step) / max(time.perf_counter() - started, 1e-9)
                     jsonl.write(record)
                     tensorboard.write(record)
                     interval.reset(step)
+                elif evaluation:
+                    logger.info("step %d: %s", step, ", ".join(f"{k} {v:.4f}" for k, v in evaluation.items()))
                 if step % train.sample_every == 0 or final:
                     self._write_grid(algorithm, fixed, step, tensorboard)
                 if step % train.checkpoint_every == 0 or final:
@@ -244,7 +250,7 @@ class Trainer:
     def _write_grid(self, algorithm: Algorithm, fixed: torch.Tensor, step: int, tensorboard: TensorBoardWriter) -> None:
         images = algorithm.sample_grid(fixed).cpu()
         path = self.run_dir / "samples" / f"step-{step:08d}.png"
-        save_atomic(grid_image(images), path)
-        nrow = max(1, math.ceil(math.sqrt(images.shape[0])))
+        nrow = algorithm.grid_nrow(images.shape[0]) or max(1, math.ceil(math.sqrt(images.shape[0])))
+        save_atomic(grid_image(images, nrow=nrow), path)
         tensorboard.write_image("samples", make_grid(to_uint8(images), nrow=nrow, padding=2), step)
 

@@ -1,0 +1,141 @@
+"""The conditional GAN update (chapter 8): D judges (image, label) pairs, G makes the image for a label."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from gangan import losses
+from gangan.algorithms.gan import GAN, _grad_norm
+from gangan.errors import GanganError
+
+if TYPE_CHECKING:
+    from gangan.config import RunConfig
+
+
+class ConditionalGAN(GAN):
+    """Conditional GAN (Mirza & Osindero 2014) with the optimizers and losses of `GAN`.
+
+    A real pair is (x, its label); a fake pair is (G(z, y), y) with y drawn uniformly over
+    all K classes. D learns which images belong with which label, so a fake that does not
+    look like its class is easy to reject; G learns to make images that D accepts for the
+    class it was asked for.
+
+    Args:
+        G: maps (z (N, z_dim), labels (N,)) to images (N, C, H, W) in [-1, 1].
+        D: maps (images, labels) to logits (N,).
+        config: supplies z_dim, the loss name and the Adam settings.
+        device: where the networks live and the batches arrive.
+        num_classes: K; labels are integers in [0, K).
+    """
+
+    def __init__(self, G: nn.Module, D: nn.Module, config: RunConfig, device: torch.device, num_classes: int):
+        super().__init__(G, D, config, device)
+        self.num_classes = num_classes
+
+    def attach_data(self, data) -> None:
+        if data.labels is None:
+            raise GanganError(f"cgan needs class labels, and {data.name} has none; train it on a labelled dataset such as mnist")
+        top = int(data.labels.max())
+        if top >= self.num_classes or int(data.labels.min()) < 0:
+            raise GanganError(f"{data.name} has label {top}, outside the {self.num_classes} classes 0-{self.num_classes - 1} of the model")
+
+    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw n labels uniformly from {0, ..., K-1} (int64, shape (n,)) on the CPU generator when given."""
+        return torch.randint(0, self.num_classes, (n,), generator=generator).to(self.device)
+
+    def check_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Return labels as int64 on the device; raise GanganError for a label outside [0, K)."""
+        labels = torch.as_tensor(labels, dtype=torch.int64)
+        bad = labels[(labels < 0) | (labels >= self.num_classes)]
+        if bad.numel():
+            raise GanganError(f"unknown label {int(bad[0])}: this model knows the {self.num_classes} classes 0-{self.num_classes - 1}")
+        return labels.to(self.device)
+
+    def train_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Run one D update and one G update on a labelled real batch (B, C, H, W), labels (B,).
+
+        Returns the same scalars as `GAN.train_step`.
+        """
+        if labels is None:
+            raise GanganError("cgan got a batch without labels; train it on a labelled dataset")
+        G, D = self.G, self.D
+        batch = real.shape[0]
+
+        # 1. Discriminator: real images with their labels, fakes made for uniformly drawn labels.
+        D.requires_grad_(True)
+        fake_labels = self.sample_labels(batch)
+        with torch.no_grad():
+            fake = G(torch.randn(batch, self.z_dim, device=self.device), fake_labels)
+        real_logits = D(real, labels)
+        fake_logits = D(fake, fake_labels)
+        loss_D = losses.discriminator_loss(real_logits, fake_logits)
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_D.backward()
+        grad_norm_D = _grad_norm(D)
+        self.opt_D.step()
+
+        # 2. Generator: new z and new labels, D frozen; G must fool D for the class it was given.
+        D.requires_grad_(False)
+        gen_labels = self.sample_labels(batch)
+        fake_logits_G = D(G(torch.randn(batch, self.z_dim, device=self.device), gen_labels), gen_labels)
+        loss_G = self.generator_loss(fake_logits_G)
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_G.backward()
+        grad_norm_G = _grad_norm(G)
+        self.opt_G.step()
+        D.requires_grad_(True)
+
+        with torch.no_grad():
+            acc_real = (real_logits > 0).float().mean()
+            acc_fake = (fake_logits < 0).float().mean()
+            return {
+                "loss_D": loss_D.detach(),
+                "loss_G": loss_G.detach(),
+                "D_acc_real": acc_real,
+                "D_acc_fake": acc_fake,
+                "D_acc": (acc_real + acc_fake) / 2,
+                "D_x": torch.sigmoid(real_logits).mean(),
+                "D_G_z": torch.sigmoid(fake_logits).mean(),
+                "grad_norm_D": grad_norm_D,
+                "grad_norm_G": grad_norm_G,
+            }
+
+    def fixed_inputs(self, n: int, seed: int, images: torch.Tensor) -> torch.Tensor:
+        """Return ceil(n / K) latents per class, class by class, as one tensor (K * ceil(n / K), z_dim + 1).
+
+        The last column holds the label (0, ..., 0, 1, ..., K-1) as a float, so the fixed batch
+        stays one tensor that checkpoints save like a GAN's; `sample_grid` splits it again and
+        the grid shows one row per class.
+        """
+        per_class = max(1, math.ceil(n / self.num_classes))
+        labels = torch.arange(self.num_classes).repeat_interleave(per_class)
+        z = self.sample_z(labels.shape[0], torch.Generator().manual_seed(seed))
+        return torch.cat([z, labels.to(z.device, torch.float32).unsqueeze(1)], dim=1)
+
+    def sample_grid(self, fixed: torch.Tensor) -> torch.Tensor:
+        z, labels = fixed[:, :-1], fixed[:, -1].round().long()
+        return self.generate(z, labels)
+
+    def grid_nrow(self, n: int) -> int | None:
+        return n // self.num_classes if n % self.num_classes == 0 else None
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Map latents (N, z_dim) and labels (N,) to images (N, C, H, W) in [-1, 1], G in eval mode.
+
+        Without labels, each image gets a label drawn uniformly over the K classes.
+        """
+        labels = self.sample_labels(z.shape[0]) if labels is None else self.check_labels(labels)
+        if labels.shape != (z.shape[0],):
+            raise GanganError(f"got {labels.shape[0]} labels for {z.shape[0]} latent vectors; pass one label per image")
+        G = self.G
+        was_training = G.training
+        G.eval()
+        try:
+            return G(z.to(self.device), labels)
+        finally:
+            G.train(was_training)
