@@ -8,6 +8,8 @@ module, registered on the shared Typer `app` when the module is imported here.
 from gangan.cli import train  # noqa: F401  isort: skip
 from gangan.cli import sample  # noqa: F401  isort: skip
 from gangan.cli import info  # noqa: F401  isort: skip
+from gangan.cli import report  # noqa: F401  isort: skip
+from gangan.cli import lab  # noqa: F401  isort: skip
 from gangan.cli.app import app, main
 
 __all__ = ["app", "main"]

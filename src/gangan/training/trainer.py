@@ -188,6 +188,7 @@ class Trainer:
                     self._check_finite(interval, step)
                     save(step)
                     logger.info("stopped at step %d; checkpoint saved to %s", step, checkpoint_path)
+                    self._write_report()
                     return TrainResult(self.run_dir, step, True, record)
 
                 real, labels = next(batches)
@@ -221,7 +222,18 @@ class Trainer:
 
         frames = sorted((self.run_dir / "samples").glob("step-*.png"))
         save_gif(frames, self.run_dir / "samples" / "progress.gif")
+        self._write_report()
         return TrainResult(self.run_dir, step, False, record)
+
+    def _write_report(self) -> None:
+        """Write report.html; a failure is logged and never costs the trained run."""
+        try:
+            from gangan.report import write_report
+
+            write_report(self.run_dir)
+        except Exception as error:  # noqa: BLE001  the checkpoint is saved; the report can be redone
+            logger.warning("could not write %s: %s; retry with `gangan report %s`",
+                           self.run_dir / "report.html", error, self.run_dir)
 
     @staticmethod
     def _check_finite(interval: _Interval, step: int) -> None:
