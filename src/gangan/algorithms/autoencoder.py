@@ -203,13 +203,17 @@ class Autoencoder(Algorithm):
         index = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))[:m]
         return images[index].float().div(127.5).sub(1.0).to(self.device)
 
+    def grid_nrow(self, n: int) -> int | None:
+        """Return the images per grid row for n = 2N images, ceil(sqrt(n)), which `sample_grid` orders for."""
+        return max(1, math.ceil(math.sqrt(n)))
+
     def sample_grid(self, fixed: torch.Tensor) -> torch.Tensor:
         """Return inputs and reconstructions (2N, C, H, W) ordered so each row of inputs has its reconstructions below.
 
-        Rows hold ceil(sqrt(2N)) images, the trainer's grid width.
+        Rows hold `grid_nrow(2N)` = ceil(sqrt(2N)) images, also the width of an about square grid.
         """
         recon = self.reconstruct(fixed)
-        row = max(1, math.ceil(math.sqrt(2 * fixed.shape[0])))
+        row = self.grid_nrow(2 * fixed.shape[0])
         pieces = []
         for start in range(0, fixed.shape[0], row):
             pieces += [fixed[start : start + row], recon[start : start + row]]
