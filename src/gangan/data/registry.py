@@ -120,6 +120,17 @@ DATASETS: dict[str, DatasetSpec] = {
             split_sizes={"train": 1500, "test": 297},
             class_names=tuple(str(digit) for digit in range(10)),
         ),
+        DatasetSpec(
+            name="stacked-mnist",
+            description="three random MNIST digits in the R, G and B channels: 1,000 classes (modes), 28x28 RGB",
+            kind="stacked",
+            image_size=28,
+            channels=3,
+            num_classes=1000,
+            how_to_get="built from the MNIST split at hand (see mnist); the label is 100 R + 10 G + B",
+            split_sizes=_IDX_SIZES,
+            class_names=tuple(f"{mode:03d}" for mode in range(1000)),
+        ),
     ]
 }
 
