@@ -8,6 +8,7 @@ from gangan.report.plots import (
     equilibrium_figure,
     gradient_figure,
     loss_figure,
+    other_figure,
 )
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "equilibrium_figure",
     "gradient_figure",
     "loss_figure",
+    "other_figure",
     "read_jsonl_tolerant",
     "render_report",
     "write_report",

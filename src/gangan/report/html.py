@@ -264,6 +264,7 @@ def render_report(run_dir: str | os.PathLike) -> str:
         ("Equilibrium", (_plot(equilibrium, "discriminator accuracy with the 50% line") + _plot(plots.d_output_figure(records), "mean D(x) and D(G(z))"))
          if equilibrium is not None else '<p class="note">This model has no discriminator, so there is no equilibrium to show.</p>'),
         ("Gradient norms", _plot(plots.gradient_figure(records), "gradient norms") or '<p class="note">No gradient norms recorded.</p>'),
+        ("Other signals", _plot(plots.other_figure(records), "other signals") or '<p class="note">None recorded.</p>'),
         ("Diagnoses", _diagnosis_section(records)),
         ("Samples", _samples_section(run_dir, images)),
         ("Evaluations", _evaluation_section(run_dir)),

@@ -67,10 +67,30 @@ def _plot_keys(records: list[dict], keys: list[tuple[str, str]], title: str, yla
     return figure
 
 
+# Loss terms of autoencoders, drawn with the losses.
+LOSS_TERMS = ("recon", "kl")
+# Scalars with plots of their own, or none: the rest go to `other_figure`.
+PLOTTED_ELSEWHERE = {"step", "interval_start", "steps_per_s", "D_acc", "D_acc_real", "D_acc_fake", "D_x", "D_G_z"}
+
+
+def _loss_keys(records: list[dict]) -> list[str]:
+    keys = {key for record in records for key in record}
+    return sorted(key for key in keys if key.startswith("loss") or key in LOSS_TERMS)
+
+
 def loss_figure(records: list[dict]) -> Figure | None:
-    """Every `loss*` scalar of the records (loss_D, loss_G, or an autoencoder's losses) over steps."""
-    keys = sorted({key for record in records for key in record if key.startswith("loss")})
-    return _plot_keys(records, [(key, key) for key in keys], "Losses", "loss")
+    """Every `loss*` scalar (loss_D, loss_G, an autoencoder's loss) and the recon and kl terms, over steps."""
+    return _plot_keys(records, [(key, key) for key in _loss_keys(records)], "Losses", "loss")
+
+
+def other_figure(records: list[dict]) -> Figure | None:
+    """Numeric scalars no other figure shows (diversity ratio, a classifier's accuracy, ...)."""
+    skip = PLOTTED_ELSEWHERE | set(_loss_keys(records))
+    keys = sorted({
+        key for record in records for key, value in record.items()
+        if key not in skip and not key.startswith("grad_norm") and isinstance(value, (int, float)) and not isinstance(value, bool)
+    })
+    return _plot_keys(records, [(key, key) for key in keys], "Other signals", "value")
 
 
 def equilibrium_figure(records: list[dict]) -> Figure | None:
