@@ -88,6 +88,8 @@ class TrainConfig:
     grid_size: int = _option(64, "--grid-size", "images in the fixed-z sample grid", minimum=1)
     seed: int = _option(0, "--seed", "seed for every random source", minimum=0)
     device: str = _option("auto", "--device", "where to train", choices=DEVICES)
+    eval_every: int | None = _option(None, "--eval-every", "steps between classifier FID and class coverage evaluations (default: off)", minimum=1)
+    eval_n: int = _option(10000, "--eval-n", "generated images per evaluation during training", minimum=2)
 
 
 @dataclass
@@ -208,6 +210,10 @@ def validate(config: RunConfig) -> None:
     for flag, beta in (("--beta1", config.optim.beta1), ("--beta2", config.optim.beta2)):
         if not 0.0 <= beta < 1.0:
             raise GanganError(f"invalid {flag} {beta}: must be in [0, 1)")
+    train = config.train
+    if train.eval_every is not None and train.eval_every % train.log_every:
+        # Evaluation scores join the metrics record of their step, so they need a log step.
+        raise GanganError(f"invalid --eval-every {train.eval_every}: must be a multiple of --log-every ({train.log_every})")
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:

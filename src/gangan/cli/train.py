@@ -13,7 +13,8 @@ from gangan.cli.app import app, console
 from gangan.errors import GanganError
 
 # Options that may change when a run is resumed; all others are fixed by its checkpoint.
-RESUMABLE = {"train.steps", "train.log_every", "train.sample_every", "train.checkpoint_every", "train.device"}
+RESUMABLE = {"train.steps", "train.log_every", "train.sample_every", "train.checkpoint_every", "train.device",
+             "train.eval_every", "train.eval_n"}
 
 STATE_STYLES = {
     "equilibrium": "green",
@@ -54,6 +55,8 @@ def train(
     grid_size: Optional[int] = typer.Option(None, help="Images in the fixed-z sample grid."),
     seed: Optional[int] = typer.Option(None, help="Seed for every random source."),
     device: Optional[str] = typer.Option(None, help="auto, cpu, cuda or mps."),
+    eval_every: Optional[int] = typer.Option(None, help="Steps between classifier FID and class coverage evaluations, a multiple of --log-every; the best FID keeps checkpoints/best.pt (default: off)."),
+    eval_n: Optional[int] = typer.Option(None, help="Generated images per evaluation during training (default: 10000)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file with model/data/optim/train sections."),
     out: Path = typer.Option(Path("runs"), help="Folder that holds run directories."),
     name: Optional[str] = typer.Option(None, help="Run directory name [default: <model>-<dataset>-<timestamp>]."),
@@ -69,6 +72,7 @@ def train(
         "train.steps": steps, "train.batch_size": batch_size, "train.log_every": log_every,
         "train.sample_every": sample_every, "train.checkpoint_every": checkpoint_every,
         "train.grid_size": grid_size, "train.seed": seed, "train.device": device,
+        "train.eval_every": eval_every, "train.eval_n": eval_n,
         "optim.lr_G": lr_g if lr_g is not None else lr, "optim.lr_D": lr_d if lr_d is not None else lr,
         "optim.beta1": beta1, "optim.beta2": beta2,
         "model.z_dim": z_dim, "model.loss": loss, "model.arch": arch, "model.hidden": hidden, "model.width": width,
@@ -84,7 +88,7 @@ def train(
             from gangan.config import option_flag
 
             flags = ", ".join(option_flag(key) for key in fixed)
-            raise GanganError(f"{flags} cannot change when resuming; only --steps, --log-every, --sample-every, --checkpoint-every and --device can")
+            raise GanganError(f"{flags} cannot change when resuming; only --steps, --log-every, --sample-every, --checkpoint-every, --device, --eval-every and --eval-n can")
         run_dir = resume
         state = load_checkpoint(run_dir / "checkpoints" / "last.pt") if run_dir.is_dir() else None
         if state is None:
@@ -177,6 +181,9 @@ def format_record(record: dict) -> str:
     ]
     if "diversity_ratio" in record:
         parts.append(f"diversity {record['diversity_ratio']:.2f}")
+    if "fid" in record:
+        coverage = f", {record['coverage']:.0f} classes covered" if "coverage" in record else ""
+        parts.append(f"FID {record['fid']:.2f}{coverage}")
     line = "  ".join(parts)
     return f"{line}\n  [{style}]{escape(record.get('diagnosis_message', ''))}[/]"
 

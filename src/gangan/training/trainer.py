@@ -147,12 +147,21 @@ class Trainer:
         diagnoser = Diagnoser()
         interval = _Interval()
         step = 0
+        # Sample-quality scores every eval_every steps; the evaluation package knows the
+        # metrics and draws samples through the algorithm's own sample_z and generate.
+        evaluator = None
+        if train.eval_every is not None:
+            from gangan.evaluation.training import TrainingEvaluator
+
+            evaluator = TrainingEvaluator(cfg, self.run_dir)
 
         if self.resume:
             state = load_checkpoint(checkpoint_path)
             algorithm.load_state_dict(state)
             batches.load_state_dict(state["data"])
             diagnoser.load_state_dict(state["monitor"])
+            if evaluator is not None:
+                evaluator.load_state_dict(state.get("evaluator", {}))
             interval.load_state_dict(state["interval"], device)
             fixed = state["fixed"].to(device)
             restore_rng_state(state["rng"])
@@ -162,7 +171,7 @@ class Trainer:
         else:
             save_yaml(cfg, self.run_dir / "config.yaml")
 
-        def save(at_step: int) -> None:
+        def save(at_step: int, path: Path = checkpoint_path) -> None:
             save_checkpoint(
                 {
                     "config": cfg.to_dict(),
@@ -174,8 +183,9 @@ class Trainer:
                     "interval": interval.state_dict(),
                     "fixed": fixed.cpu(),
                     "rng": capture_rng_state(),
+                    "evaluator": evaluator.state_dict() if evaluator is not None else {},
                 },
-                checkpoint_path,
+                path,
             )
 
         jsonl = JsonlWriter(self.run_dir / "metrics.jsonl")
@@ -199,6 +209,10 @@ class Trainer:
                 record = None
                 # Held-out metrics of the algorithm itself (SGAN's test accuracy), at checkpoint steps.
                 evaluation = algorithm.evaluate() if step % train.checkpoint_every == 0 or final else {}
+                improved = False
+                if evaluator is not None and (step % train.eval_every == 0 or final):
+                    scores, improved = evaluator.evaluate(algorithm, step)
+                    evaluation.update(scores)
                 if step % train.log_every == 0 or final:
                     self._check_finite(interval, step)
                     record = self._make_record(step, interval, algorithm, fixed, real_diversity, diagnoser)
@@ -214,6 +228,8 @@ class Trainer:
                 if step % train.checkpoint_every == 0 or final:
                     self._check_finite(interval, step)
                     save(step)
+                if improved:
+                    save(step, self.run_dir / "checkpoints" / "best.pt")
                 if self.progress is not None:
                     self.progress(step, record)
         finally:
