@@ -1,4 +1,4 @@
-"""What the trainer needs from a training scheme."""
+"""Interface between the generic trainer and a training scheme."""
 
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ class Algorithm:
     def grid_nrow(self, n: int) -> int | None:
         """Images per row of a sample grid of n images; None lets the grid be about square."""
         return None
-
 
     def train_step(self, real: torch.Tensor, labels: torch.Tensor | None) -> dict[str, torch.Tensor]:
         raise NotImplementedError

@@ -14,7 +14,7 @@ from gangan.cli.app import app, console
 
 @app.command()
 def models() -> None:
-    """List the models that `gangan train` knows."""
+    """List the models that `gangan train` accepts."""
     from gangan.models import MODELS
 
     table = Table("model", "image sizes", "description")

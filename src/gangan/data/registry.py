@@ -1,4 +1,4 @@
-"""The named datasets gangan knows, with their native shape and where their files come from."""
+"""Registry of named datasets, with their native shape and where their files come from."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A model name as the command line knows it.
+    """A trainable model as the command line lists it.
 
     `archs` maps each architecture to the image sizes it supports (None: any size);
     `presets` maps each architecture to the hyperparameters that differ from the config

@@ -27,12 +27,21 @@ class JsonlWriter:
         self._file.close()
 
 
-def truncate_jsonl(path: str | os.PathLike, last_step: int) -> None:
-    """Drop records after `last_step`: on resume, the steps after the checkpoint are trained again."""
+def truncate_jsonl(path: str | os.PathLike, last_step: int, drop_at_step: bool = False) -> None:
+    """Drop records after `last_step`, and the one at `last_step` too when `drop_at_step`.
+
+    On resume, the steps after the checkpoint are trained, and logged, again.
+    """
     path = Path(path)
     if not path.exists():
         return
-    kept = [line for line in path.read_text(encoding="utf-8").splitlines() if line and json.loads(line)["step"] <= last_step]
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        step = json.loads(line)["step"]
+        if step < last_step or (step == last_step and not drop_at_step):
+            kept.append(line)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
     os.replace(tmp, path)

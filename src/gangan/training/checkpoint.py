@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from gangan import __version__
+from gangan.config import RunConfig
 from gangan.errors import GanganError
 
 FORMAT = "gangan-checkpoint"
@@ -43,7 +44,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     """Read a gangan checkpoint onto the CPU.
 
     Raises:
-        GanganError: the file is missing, truncated or corrupt, holds pickled code or other
+        GanganError: the file is missing, truncated or corrupt, contains pickled code or other
             objects a weights-only load rejects, or is not a gangan checkpoint.
     """
     path = Path(path)
@@ -54,10 +55,10 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     except pickle.UnpicklingError as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else "unsupported object"
         raise GanganError(
-            f"{path} holds objects that a safe (weights-only) load rejects ({first_line}); gangan never "
+            f"{path} contains objects that a safe (weights-only) load rejects ({first_line}); gangan never "
             f"runs code from a file. Use a checkpoint written by gangan."
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError, TypeError) as error:
         raise GanganError(f"{path} is truncated or corrupt and cannot be loaded ({error}); use another checkpoint") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise GanganError(f"{path} is not a gangan checkpoint (no '{FORMAT}' marker); pass a file from a run's checkpoints/ folder")
@@ -66,3 +67,23 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
             f"{path} has checkpoint format {state.get('format_version')}, this gangan {__version__} reads format {FORMAT_VERSION}"
         )
     return state
+
+
+# Options that fix the shapes of the networks: a checkpoint trained with other values cannot load.
+_SHAPE_OPTIONS = (
+    ("model", "name"), ("model", "arch"), ("model", "z_dim"), ("model", "hidden"), ("model", "width"),
+    ("data", "image_size"), ("data", "channels"),
+)
+
+
+def check_compatible(state: dict, config: RunConfig, path: str | os.PathLike) -> None:
+    """Raise GanganError when a checkpoint's networks differ in shape from those `config` builds."""
+    saved = state.get("config", {})
+    expected = config.to_dict()
+    differences = [
+        f"{section}.{name} {saved.get(section, {}).get(name)!r} (checkpoint) vs {expected[section][name]!r}"
+        for section, name in _SHAPE_OPTIONS
+        if saved.get(section, {}).get(name) != expected[section][name]
+    ]
+    if differences:
+        raise GanganError(f"{path} does not match this run: " + "; ".join(differences))

@@ -1,6 +1,6 @@
 """The generic training loop: it runs any Algorithm, logs, samples, checkpoints and resumes.
 
-The loop never knows which model it trains. Each step it hands a real batch to the
+The loop is the same for every model. Each step it hands a real batch to the
 algorithm and collects the scalars it returns; every `log_every` steps it averages them,
 adds the diversity of the fixed-z samples, diagnoses the state of training and writes the
 record to metrics.jsonl and TensorBoard.
@@ -21,13 +21,13 @@ import torch
 from torchvision.utils import make_grid
 
 from gangan.algorithms import Algorithm, build_algorithm
-from gangan.config import RunConfig, save_yaml
+from gangan.config import RunConfig, TrainConfig, save_yaml
 from gangan.data import TensorBatches, load_dataset
 from gangan.errors import GanganError, TrainingDiverged
 from gangan.images import grid_image, save_atomic, save_gif, to_uint8
 from gangan.monitor import Diagnoser, JsonlWriter, TensorBoardWriter, diversity
 from gangan.monitor.writers import truncate_jsonl
-from gangan.training.checkpoint import load_checkpoint, save_checkpoint
+from gangan.training.checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from gangan.training.device import resolve_device
 from gangan.training.rng import capture_rng_state, restore_rng_state, seed_everything
 
@@ -38,7 +38,7 @@ ProgressCallback = Callable[[int, "dict | None"], None]
 
 @dataclass
 class TrainResult:
-    """How a call to `Trainer.run` ended."""
+    """Outcome of a call to `Trainer.run`."""
 
     run_dir: Path
     step: int
@@ -134,7 +134,7 @@ class Trainer:
         # Data: one uint8 tensor on the training device, batched by index.
         data = load_dataset(cfg.data.dataset, cfg.data.split, cfg.data.root, cfg.data.image_size, cfg.data.channels)
         if train.batch_size > len(data):
-            raise GanganError(f"invalid --batch-size {train.batch_size}: the {cfg.data.split} split of {data.name} holds only {len(data)} images")
+            raise GanganError(f"invalid --batch-size {train.batch_size}: the {cfg.data.split} split of {data.name} contains only {len(data)} images")
         logger.info("data: %d images of %s from %s", len(data), tuple(data.images.shape[1:]), data.source)
         batches = TensorBatches(data.images.to(device), data.labels.to(device) if data.labels is not None else None,
                                 train.batch_size, seed=train.seed)
@@ -157,6 +157,7 @@ class Trainer:
 
         if self.resume:
             state = load_checkpoint(checkpoint_path)
+            check_compatible(state, cfg, checkpoint_path)
             algorithm.load_state_dict(state)
             batches.load_state_dict(state["data"])
             diagnoser.load_state_dict(state["monitor"])
@@ -166,7 +167,7 @@ class Trainer:
             fixed = state["fixed"].to(device)
             restore_rng_state(state["rng"])
             step = int(state["step"])
-            truncate_jsonl(self.run_dir / "metrics.jsonl", step)
+            self._forget_after(step, RunConfig.from_dict(state["config"]).train)
             logger.info("resumed %s at step %d of %d", self.run_dir, step, train.steps)
         else:
             save_yaml(cfg, self.run_dir / "config.yaml")
@@ -189,7 +190,9 @@ class Trainer:
             )
 
         jsonl = JsonlWriter(self.run_dir / "metrics.jsonl")
-        tensorboard = TensorBoardWriter(self.run_dir, purge_step=step if self.resume else None)
+        # On resume, TensorBoard drops the events that `_forget_after` dropped from metrics.jsonl.
+        purge_step = (step if step % train.log_every else step + 1) if self.resume else None
+        tensorboard = TensorBoardWriter(self.run_dir, purge_step=purge_step)
         record = None
         started, started_step = time.perf_counter(), step
         try:
@@ -213,6 +216,15 @@ class Trainer:
                 if evaluator is not None and (step % train.eval_every == 0 or final):
                     scores, improved = evaluator.evaluate(algorithm, step)
                     evaluation.update(scores)
+                if final and step % train.log_every:
+                    # The last step falls between two log steps: checkpoint before its closing
+                    # record, with the half-filled interval, so that a run resumed with more
+                    # steps logs exactly what an uninterrupted run would.
+                    self._check_finite(interval, step)
+                    save(step)
+                    saved = True
+                else:
+                    saved = False
                 if step % train.log_every == 0 or final:
                     self._check_finite(interval, step)
                     record = self._make_record(step, interval, algorithm, fixed, real_diversity, diagnoser)
@@ -220,12 +232,13 @@ class Trainer:
                     record["steps_per_s"] = (step - started_step) / max(time.perf_counter() - started, 1e-9)
                     jsonl.write(record)
                     tensorboard.write(record)
-                    interval.reset(step)
+                    if not saved:
+                        interval.reset(step)
                 elif evaluation:
                     logger.info("step %d: %s", step, ", ".join(f"{k} {v:.4f}" for k, v in evaluation.items()))
                 if step % train.sample_every == 0 or final:
                     self._write_grid(algorithm, fixed, step, tensorboard)
-                if step % train.checkpoint_every == 0 or final:
+                if (step % train.checkpoint_every == 0 or final) and not saved:
                     self._check_finite(interval, step)
                     save(step)
                 if improved:
@@ -250,6 +263,18 @@ class Trainer:
         except Exception as error:  # noqa: BLE001  the checkpoint is saved; the report can be redone
             logger.warning("could not write %s: %s; retry with `gangan report %s`",
                            self.run_dir / "report.html", error, self.run_dir)
+
+    def _forget_after(self, step: int, saved: TrainConfig) -> None:
+        """Drop records and grids that the resumed run will produce again.
+
+        These are everything after the checkpoint's step, and a closing record or grid at
+        that step that fell outside the saved run's schedule, because the run ended there.
+        """
+        truncate_jsonl(self.run_dir / "metrics.jsonl", step, drop_at_step=step % saved.log_every != 0)
+        for path in (self.run_dir / "samples").glob("step-*.png"):
+            grid_step = int(path.stem.split("-")[1])
+            if grid_step > step or (grid_step == step and step % saved.sample_every):
+                path.unlink()
 
     @staticmethod
     def _check_finite(interval: _Interval, step: int) -> None:

@@ -1,0 +1,102 @@
+import pytest
+
+from gangan.monitor.writers import read_jsonl
+
+QUICK = ["--steps", "4", "--batch-size", "16", "--log-every", "2", "--sample-every", "2", "--checkpoint-every", "2", "--device", "cpu"]
+
+
+def test_train_sample_resume(run_cli, tmp_path):
+    code, out, err = run_cli("train", "gan", "--dataset", "digits", *QUICK, "--out", tmp_path, "--name", "demo")
+    assert code == 0, err
+    run = tmp_path / "demo"
+    assert "near equilibrium" in out or "D is ahead" in out or "G is ahead" in out or "dominating" in out
+    assert [r["step"] for r in read_jsonl(run / "metrics.jsonl")] == [2, 4]
+
+    code, out, err = run_cli("sample", run, "--n", "9", "--out", tmp_path / "grid.png", "--seed", "2")
+    assert code == 0, err
+    assert (tmp_path / "grid.png").stat().st_size > 0
+    code, out, err = run_cli("sample", run, "--n", "3", "--out-dir", tmp_path / "each")
+    assert code == 0, err
+    assert len(list((tmp_path / "each").glob("*.png"))) == 3
+
+    code, out, err = run_cli("train", "--resume", run, "--steps", "6")
+    assert code == 0, err
+    assert [r["step"] for r in read_jsonl(run / "metrics.jsonl")] == [2, 4, 6]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "wgan", "--dataset", "digits"], "unknown model 'wgan'; valid models: gan, dcgan"),
+        (["train", "gan", "--dataset", "svhn"], "unknown dataset 'svhn'; valid datasets:"),
+        (["train", "gan", "--dataset", "digits", "--steps", "0"], "invalid --steps 0: must be at least 1"),
+        (["train", "gan", "--dataset", "digits", "--batch-size", "0"], "invalid --batch-size 0"),
+        (["train", "gan", "--dataset", "digits", "--lr", "-1"], "invalid --lr-g -1.0: must be greater than 0"),
+        (["train", "dcgan", "--dataset", "digits", "--image-size", "100"], "--image-size 100 is not supported by dcgan"),
+        (["train", "gan", "--dataset", "digits", "--config", "missing.yaml"], "config file not found: missing.yaml"),
+        (["train"], "missing MODEL"),
+        (["sample", "no/such/run"], "run directory or checkpoint not found: no/such/run"),
+        (["train", "--resume", "no/such/run"], "run directory not found"),
+    ],
+)
+def test_user_errors_exit_without_traceback(run_cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(*args)
+    assert code == 1
+    assert message in err
+    assert "Traceback" not in err + out
+
+
+def test_existing_run_name_is_refused(run_cli, tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("precious")
+    code, out, err = run_cli("train", "gan", "--dataset", "digits", *QUICK, "--out", tmp_path, "--name", "taken")
+    assert code == 1
+    assert "already exists" in err
+    assert (tmp_path / "taken" / "keep.txt").read_text() == "precious"
+    assert sorted(p.name for p in (tmp_path / "taken").iterdir()) == ["keep.txt"]
+
+
+def test_resume_rejects_fixed_options(run_cli, tmp_path):
+    assert run_cli("train", "gan", "--dataset", "digits", *QUICK, "--out", tmp_path, "--name", "r")[0] == 0
+    code, out, err = run_cli("train", "--resume", tmp_path / "r", "--lr", "0.1", "--steps", "8")
+    assert code == 1
+    assert "--lr-d, --lr-g cannot change when resuming" in err
+    code, out, err = run_cli("train", "--resume", tmp_path / "r")
+    assert code == 1
+    assert "already reached step 4 of 4; pass --steps N with N > 4" in err
+
+
+def test_foreign_checkpoint_is_refused_by_sample(run_cli, tmp_path):
+    import torch
+
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "model.pt")
+    code, out, err = run_cli("sample", tmp_path / "model.pt")
+    assert code == 1
+    assert "is not a gangan checkpoint" in err
+
+
+def test_unwritable_output_names_the_path(run_cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, out, err = run_cli("train", "gan", "--dataset", "digits", *QUICK, "--out", blocker / "runs")
+    assert code == 1
+    assert str(blocker / "runs") in err
+
+
+def test_config_file_reproduces_a_run(run_cli, tmp_path):
+    assert run_cli("train", "gan", "--dataset", "digits", *QUICK, "--seed", "5", "--out", tmp_path, "--name", "a")[0] == 0
+    code, out, err = run_cli("train", "--config", tmp_path / "a" / "config.yaml", "--out", tmp_path, "--name", "b")
+    assert code == 0, err
+    strip = lambda records: [{k: v for k, v in r.items() if k != "steps_per_s"} for r in records]  # noqa: E731
+    assert strip(read_jsonl(tmp_path / "a" / "metrics.jsonl")) == strip(read_jsonl(tmp_path / "b" / "metrics.jsonl"))
+
+
+def test_models_and_datasets_listings(run_cli):
+    code, out, _ = run_cli("models")
+    assert code == 0
+    assert "gan" in out and "dcgan" in out and "28, 32, 64" in out
+    code, out, _ = run_cli("datasets")
+    assert code == 0
+    for name in ("mnist", "fashion-mnist", "kmnist", "cifar10", "digits", "folder:PATH"):
+        assert name in out

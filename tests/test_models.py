@@ -1,0 +1,53 @@
+import pytest
+import torch
+from torch import nn
+
+from gangan.models.dcgan import BookDiscriminator, BookGenerator, RadfordDiscriminator, RadfordGenerator
+from gangan.models.gan import MLPDiscriminator, MLPGenerator
+
+
+def _linear_sizes(module: nn.Module) -> list[tuple[int, int]]:
+    return [(layer.in_features, layer.out_features) for layer in module.modules() if isinstance(layer, nn.Linear)]
+
+
+def test_book_gan_layer_sizes():
+    G, D = MLPGenerator(100, (1, 28, 28), 128), MLPDiscriminator((1, 28, 28), 128)
+    assert _linear_sizes(G) == [(100, 128), (128, 784)]
+    assert _linear_sizes(D) == [(784, 128), (128, 1)]
+    slopes = {layer.negative_slope for layer in [*G.modules(), *D.modules()] if isinstance(layer, nn.LeakyReLU)}
+    assert slopes == {0.01}
+
+
+@pytest.mark.parametrize(
+    ("G", "D", "shape"),
+    [
+        (MLPGenerator(100, (1, 28, 28)), MLPDiscriminator((1, 28, 28)), (1, 28, 28)),
+        (BookGenerator(100, 1), BookDiscriminator(1), (1, 28, 28)),
+        (BookGenerator(64, 3), BookDiscriminator(3), (3, 28, 28)),
+        (RadfordGenerator(100, 3, 32, 16), RadfordDiscriminator(3, 32, 16), (3, 32, 32)),
+        (RadfordGenerator(100, 1, 64, 8), RadfordDiscriminator(1, 64, 8), (1, 64, 64)),
+    ],
+)
+def test_shapes_and_ranges(G, D, shape):
+    z = torch.randn(5, G.z_dim) * 10
+    images = G(z)
+    assert tuple(images.shape) == (5, *shape)
+    assert images.min() >= -1 and images.max() <= 1
+    logits = D(images)
+    assert tuple(logits.shape) == (5,)
+
+
+def test_book_dcgan_intermediate_shapes():
+    G = BookGenerator(100, 1)
+    x = G.fc(torch.randn(2, 100)).view(-1, 256, 7, 7)
+    sizes = []
+    for layer in G.net:
+        x = layer(x)
+        if isinstance(layer, nn.ConvTranspose2d):
+            sizes.append(tuple(x.shape[1:]))
+    assert sizes == [(128, 14, 14), (64, 14, 14), (1, 28, 28)]
+
+
+def test_discriminator_rejects_wrong_image_size():
+    with pytest.raises(AssertionError, match="expected 28x28 images"):
+        BookDiscriminator(1)(torch.zeros(2, 1, 32, 32))
