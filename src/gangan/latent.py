@@ -1,9 +1,10 @@
 """Walking through a trained model's latent space: interpolation paths and the 2-D manifold grid.
 
 A GAN's latent space is explored between two z drawn from its N(0, I) prior, along the great
-circle (spherical interpolation, because Gaussian z concentrate near a sphere of radius
-sqrt(z_dim) and a straight line between two of them passes through rare, short vectors).
-An autoencoder or VAE is explored between the codes of two real images, along a straight line.
+circle. Gaussian z concentrate near a sphere of radius sqrt(z_dim), and a straight line between
+two of them passes through short vectors the generator rarely saw, so spherical interpolation
+is the default there. An autoencoder or VAE is explored along a straight line between the codes
+of two real images.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def read_image(path: str | os.PathLike, channels: int, image_size: int, option: 
     return pixels.unsqueeze(0).float().div(127.5).sub(1.0)
 
 
-def interpolate(
+def interpolation_path(
     algorithm: Algorithm,
     model: str,
     steps: int = 10,
@@ -106,12 +107,12 @@ def interpolate(
     rows: int = 1,
     method: str = "auto",
 ) -> torch.Tensor:
-    """Return images along latent paths, (rows, steps, C, H, W) in [-1, 1].
+    """Return latent paths (rows, steps, z_dim) on the CPU, each from one endpoint code to the other.
 
     Args:
-        algorithm: a trained algorithm; autoencoders need `encode` and `decode`.
+        algorithm: a trained algorithm; autoencoders have `encode` and `decode`.
         model: the model name, for messages.
-        steps: images per path, endpoints included (at least 2).
+        steps: points per path, endpoints included (at least 2).
         images: for autoencoders, (A, B) real images (R, C, H, W) in [-1, 1] whose codes are the
             endpoints; one path per row. Models without an encoder reject them.
         seed: for GANs, seeds the R pairs of z drawn from the prior.
@@ -119,30 +120,35 @@ def interpolate(
         method: "slerp", "linear", or "auto" (slerp between prior samples, linear between codes).
 
     Raises:
-        GanganError: no latent space, images for a model without encoder, or bad steps/method.
+        GanganError: no latent space, images for a model without encoder (or none for one
+            with an encoder), or invalid steps, rows or method.
     """
-    z_dim = _latent_size(algorithm, model)
-    has_encoder = hasattr(algorithm, "encode")
+    _latent_size(algorithm, model)
     if method not in METHODS:
         raise GanganError(f"invalid --method {method!r}; valid values: {', '.join(METHODS)}")
     if rows < 1:
         raise GanganError(f"invalid --rows {rows}: must be at least 1")
 
-    if has_encoder:
+    if hasattr(algorithm, "encode"):
         if images is None:
             raise GanganError(f"{model} interpolates between the codes of two real images: pass --from-image A --to-image B")
-        z0, z1 = algorithm.encode(images[0]), algorithm.encode(images[1])
-        path = latent_path(z0.cpu(), z1.cpu(), steps, "linear" if method == "auto" else method)
-        decode = algorithm.decode
-    else:
-        if images is not None:
-            raise GanganError(f"{model} has no encoder, so real images have no codes; interpolate between random z with --seed S")
-        z = algorithm.sample_z(2 * rows, torch.Generator().manual_seed(seed)).cpu()
-        path = latent_path(z[:rows], z[rows:], steps, "slerp" if method == "auto" else method)
-        decode = algorithm.generate
+        z0, z1 = algorithm.encode(images[0]).cpu(), algorithm.encode(images[1]).cpu()
+        return latent_path(z0, z1, steps, "linear" if method == "auto" else method)
+    if images is not None:
+        raise GanganError(f"{model} has no encoder, so real images have no codes; interpolate between random z with --seed S")
+    z = algorithm.sample_z(2 * rows, torch.Generator().manual_seed(seed)).cpu()
+    return latent_path(z[:rows], z[rows:], steps, "slerp" if method == "auto" else method)
 
-    flat = decode(path.reshape(-1, z_dim)).cpu()
-    return flat.view(path.shape[0], steps, *flat.shape[1:])
+
+def decode_path(algorithm: Algorithm, path: torch.Tensor) -> torch.Tensor:
+    """Decode latent paths (R, T, z_dim) into images (R, T, C, H, W) in [-1, 1] on the CPU.
+
+    Autoencoders decode with `decode` (an `ae` has no prior, but its decoder still maps codes
+    to images); GANs with `generate`.
+    """
+    decode = algorithm.decode if hasattr(algorithm, "decode") else algorithm.generate
+    flat = decode(path.reshape(-1, path.shape[-1])).cpu()
+    return flat.view(*path.shape[:2], *flat.shape[1:])
 
 
 def manifold(algorithm: Algorithm, model: str, n: int = 15, quantile: float = 0.05) -> torch.Tensor:

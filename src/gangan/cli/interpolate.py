@@ -37,7 +37,7 @@ def interpolate(
     GANs move between two z drawn from the prior. Autoencoders move between the codes of two
     real images: --from-image A --to-image B, or a pair from the run's dataset chosen by --seed.
     """
-    from gangan.latent import dataset_pairs, interpolate as interpolate_latents, read_image, save_interpolation
+    from gangan.latent import dataset_pairs, decode_path, interpolation_path, read_image, save_interpolation
     from gangan.training import load_generator_run
 
     if (from_image is None) != (to_image is None):
@@ -60,7 +60,8 @@ def interpolate(
         if rows < 1:
             raise GanganError(f"invalid --rows {rows}: must be at least 1")
         images = dataset_pairs(cfg, rows, seed, str(data_root) if data_root else None)
-    paths = interpolate_latents(loaded.algorithm, cfg.model.name, steps, images=images, seed=seed, rows=rows, method=method)
+    path = interpolation_path(loaded.algorithm, cfg.model.name, steps, images=images, seed=seed, rows=rows, method=method)
+    paths = decode_path(loaded.algorithm, path)
 
     if out is None:
         out = loaded.checkpoint.parent.parent / "samples" / f"interpolate-seed{seed}.png"

@@ -8,7 +8,7 @@ eq. 8) with the VAE's own posterior as the proposal:
 For every image it is at most log p(x) in expectation and it rises towards log p(x) as k grows,
 so the reported NLL (its negation, in nats) falls towards the true value with more samples. With
 k = 1 it is a one-sample ELBO. The ELBO reported beside it is the mean of the same k log-weights,
-so per image NLL_k <= -ELBO holds exactly (the log of a mean is at least the mean of the logs).
+so NLL_k <= -ELBO is exact for every image, because the log of a mean is at least the mean of the logs.
 """
 
 from __future__ import annotations
@@ -50,9 +50,11 @@ class NLLResult:
 def binarize(images: torch.Tensor, mode: str, generator: torch.Generator | None = None) -> torch.Tensor:
     """Return binary images {-1, 1} (N, C, H, W) from grayscale images in [-1, 1].
 
-    "dynamic" draws each pixel from Bernoulli((x + 1) / 2) with `generator`; "static" sets the
-    pixels whose intensity (x + 1) / 2 is above 0.5. (The fixed binarised MNIST file of
-    Larochelle & Murray is not available offline; "static" is a deterministic stand-in.)
+    "dynamic" draws each pixel from Bernoulli((x + 1) / 2) with `generator`. "static" sets the
+    pixels whose intensity (x + 1) / 2 is above 0.5.
+
+    NOTE: the fixed binarised MNIST file of Larochelle & Murray (2011) is not available offline,
+    so "static" is a deterministic threshold, not that file; numbers differ from papers using it.
     """
     probs = ((images.float() + 1.0) / 2.0).clamp(0.0, 1.0)
     if mode == "dynamic":
