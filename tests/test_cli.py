@@ -100,3 +100,31 @@ def test_models_and_datasets_listings(run_cli):
     assert code == 0
     for name in ("mnist", "fashion-mnist", "kmnist", "cifar10", "digits", "folder:PATH"):
         assert name in out
+
+
+def test_ctrl_c_saves_checkpoint_and_exits_cleanly(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "gangan", "train", "gan", "--dataset", "digits", "--steps", "1000000",
+               "--batch-size", "16", "--log-every", "5", "--device", "cpu", "--out", str(tmp_path), "--name", "live"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "COLUMNS": "200"})
+    metrics = tmp_path / "live" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.stat().st_size > 0):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "training never logged"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "stopped at step" in out
+    assert "gangan train --resume" in out
+    assert "Traceback" not in err
+    from gangan.training import load_checkpoint
+
+    assert load_checkpoint(tmp_path / "live" / "checkpoints" / "last.pt")["step"] >= 5
