@@ -9,6 +9,7 @@ from gangan.cli import train  # noqa: F401  isort: skip
 from gangan.cli import sample  # noqa: F401  isort: skip
 from gangan.cli import evaluate  # noqa: F401  isort: skip
 from gangan.cli import interpolate  # noqa: F401  isort: skip
+from gangan.cli import classify  # noqa: F401  isort: skip
 from gangan.cli import info  # noqa: F401  isort: skip
 from gangan.cli import report  # noqa: F401  isort: skip
 from gangan.cli import lab  # noqa: F401  isort: skip

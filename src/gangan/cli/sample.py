@@ -20,6 +20,8 @@ def sample(
     out_dir: Optional[Path] = typer.Option(None, help="Write one PNG per image into this folder instead of a grid."),
     seed: int = typer.Option(0, help="Seed of the latent vectors; the same seed gives the same images."),
     nrow: Optional[int] = typer.Option(None, help="Images per grid row [default: about square]."),
+    labels: Optional[str] = typer.Option(None, help="Conditional models: classes to generate, one grid row each, e.g. 0,3,7."),
+    per_class: Optional[int] = typer.Option(None, help="Conditional models: images per class, one row per class (default 8); given alone, every class."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
 ) -> None:
     """Generate new images from a trained generator."""
@@ -31,7 +33,12 @@ def sample(
     if nrow is not None and nrow < 1:
         raise GanganError(f"invalid --nrow {nrow}: must be at least 1")
     loaded = load_generator_run(run, device)
-    images = loaded.sample(n, seed=seed)
+    if labels is not None or per_class is not None:
+        per_class = 8 if per_class is None else per_class
+        images = loaded.sample_classes(parse_labels(labels), per_class, seed=seed)
+        n, nrow = images.shape[0], per_class
+    else:
+        images = loaded.sample(n, seed=seed)
     if out_dir is not None:
         paths = save_images(images, out_dir)
         console.print(f"wrote {len(paths)} images to {escape(str(out_dir))}")
@@ -42,3 +49,13 @@ def sample(
         raise GanganError(f"output folder not found: {out.parent}; create it or choose another --out")
     save_grid(images, out, nrow=nrow)
     console.print(f"wrote a grid of {n} images from step {loaded.step:,} to {escape(str(out))}")
+
+
+def parse_labels(text: str | None) -> list[int] | None:
+    """Parse "0,3,7" into [0, 3, 7]; None stays None (all classes)."""
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise GanganError(f"invalid --labels {text!r}: write class numbers separated by commas, such as 0,3,7") from None

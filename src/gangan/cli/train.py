@@ -49,6 +49,9 @@ def train(
     arch: Optional[str] = typer.Option(None, help="Architecture; auto picks it from the image size."),
     hidden: Optional[int] = typer.Option(None, help="Hidden layer width of the fully connected gan."),
     width: Optional[int] = typer.Option(None, help="Base channel count of the Radford DCGAN."),
+    d_conditioning: Optional[str] = typer.Option(None, "--d-conditioning", help="How the cgan discriminator sees the label: concat (book) or projection (Miyato & Koyama)."),
+    labeled: Optional[int] = typer.Option(None, help="sgan: labelled training images, the same number per class (default 100)."),
+    baseline: Optional[bool] = typer.Option(None, "--baseline/--no-baseline", help="sgan: also train the same classifier on the labelled images alone, for comparison."),
     log_every: Optional[int] = typer.Option(None, help="Steps between metric records."),
     sample_every: Optional[int] = typer.Option(None, help="Steps between sample grids."),
     checkpoint_every: Optional[int] = typer.Option(None, help="Steps between checkpoints."),
@@ -77,6 +80,7 @@ def train(
         "optim.beta1": beta1, "optim.beta2": beta2,
         "model.z_dim": z_dim, "model.loss": loss, "model.arch": arch, "model.hidden": hidden, "model.width": width,
         "model.likelihood": likelihood, "model.beta": beta,
+        "model.conditioning": d_conditioning, "model.labeled": labeled, "model.baseline": baseline,
     }
     given = {key: value for key, value in overrides.items() if value is not None}
 
@@ -184,6 +188,10 @@ def format_record(record: dict) -> str:
     if "fid" in record:
         coverage = f", {record['coverage']:.0f} classes covered" if "coverage" in record else ""
         parts.append(f"FID {record['fid']:.2f}{coverage}")
+    # Classifier accuracies of sgan (and of its --baseline), when the record has them.
+    for key, label in (("acc_labeled", "labelled acc"), ("test_acc", "test acc"), ("baseline_test_acc", "baseline test acc")):
+        if key in record:
+            parts.append(f"{label} {record[key]:.1%}")
     line = "  ".join(parts)
     return f"{line}\n  [{style}]{escape(record.get('diagnosis_message', ''))}[/]"
 
