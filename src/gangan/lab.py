@@ -96,6 +96,14 @@ def default_ssh_host() -> str:
     return name if name and name not in ("localhost", "localhost.localdomain") else socket.gethostname()
 
 
+def default_ssh_user() -> str:
+    """This user's login name; "USER" when the uid has no name (a container run with --user UID)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "USER"
+
+
 def in_container() -> bool:
     """True inside a Docker or Podman container, where host and user names are the container's own."""
     return Path("/.dockerenv").exists() or Path("/run/.containerenv").exists()
@@ -248,7 +256,7 @@ def plan_lab(
         token=token or secrets.token_hex(32),
         server_port=server_port,
         local_port=local_port or server_port,
-        ssh_user=ssh_user or getpass.getuser(),
+        ssh_user=ssh_user or default_ssh_user(),
         ssh_host=ssh_host or default_ssh_host(),
         allow_root=hasattr(os, "geteuid") and os.geteuid() == 0,
         warnings=warnings,
