@@ -157,6 +157,10 @@ def test_plan_lines_token_and_root(tmp_path, monkeypatch):
     # The token goes through the environment: other users of the server can read command lines.
     assert not any(plan.token in part for part in command)
     assert plan.environment()["JUPYTER_TOKEN"] == plan.token
+    monkeypatch.delenv("GANGAN_RUNS", raising=False)
+    assert plan.environment()["GANGAN_RUNS"] == str(tmp_path.resolve() / "runs")
+    monkeypatch.setenv("GANGAN_RUNS", "/data/runs")
+    assert plan.environment()["GANGAN_RUNS"] == "/data/runs"
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert "--allow-root" in lab.plan_lab(port=port, notebook_dir=tmp_path).jupyter_command()
     monkeypatch.setattr(os, "geteuid", lambda: 1000)

@@ -181,7 +181,11 @@ class LabPlan:
         return command
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, "JUPYTER_TOKEN": self.token}
+        """Jupyter's environment: the token, and GANGAN_RUNS (default: NOTEBOOK_DIR/runs) so that
+        notebooks in any subfolder write their runs to one place."""
+        env = {**os.environ, "JUPYTER_TOKEN": self.token}
+        env.setdefault("GANGAN_RUNS", str(self.notebook_dir / "runs"))
+        return env
 
 
 def require_jupyterlab() -> None:
