@@ -25,7 +25,7 @@ def _dockerfile_cmd() -> list[str]:
     return json.loads(commands[0])
 
 
-def test_container_command_runs_outside_docker(jupyter_env, tmp_path):
+def test_container_command_runs_outside_docker(jupyter_env, tmp_path, monkeypatch):
     """The image's CMD, started in a network namespace of its own that has only loopback.
 
     There, listening on 0.0.0.0 reaches nothing beyond this machine, as inside a container
@@ -43,11 +43,18 @@ def test_container_command_runs_outside_docker(jupyter_env, tmp_path):
     # The image's notebook folder is /workspace; here it is a temporary one.
     command = [*GANGAN, *command[1:command.index("--notebook-dir")], "--notebook-dir", str(tmp_path)]
     prefix = [unshare, "-rn", "sh", "-c", f'{ip} link set lo up && exec "$@"', "sh"]
+    # As the README's docker run passes them, with the host port 8890 published to 8888.
+    monkeypatch.setenv("GANGAN_SSH_USER", "taro")
+    monkeypatch.setenv("GANGAN_SSH_HOST", "gpu01.example.org")
+    monkeypatch.setenv("GANGAN_LAB_SERVER_PORT", "8890")
     result = _probe(command, prefix=prefix)
     output = result["output"]
     assert result["url_seen"], output
     assert "JupyterLab listens on 0.0.0.0, not only on loopback" in output
     assert result["port"] == 8888
+    assert "ssh -L 8890:localhost:8890 taro@gpu01.example.org" in output
+    assert f"http://localhost:8890/lab?token={result['token']}" in output
+    assert result["lab_page"] == [200, True]
     assert result["with_token"][0] == 200 and result["without_token"][0] == 403
     assert result["exit"] == 0 and result["still_listening"] is False
 

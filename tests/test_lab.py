@@ -19,7 +19,7 @@ from gangan.errors import GanganError
 REPO = Path(__file__).resolve().parents[1]
 GANGAN = [sys.executable, "-m", "gangan"]
 
-# Starts a command that runs `gangan lab`, waits for the URL it prints, asks /api/status with
+# Starts a command that runs `gangan lab`, waits for the URL it prints, requests /api/status with
 # the token, without it and with a wrong one, then sends SIGINT (Ctrl-C) and waits for the
 # exit. It runs as its own process so that it can also run inside a network namespace.
 PROBE = textwrap.dedent(r'''
@@ -56,6 +56,9 @@ PROBE = textwrap.dedent(r'''
 
         result.update(port=port, token=token, with_token=status(f"token {token}"), without_token=status(None),
                       wrong_token=status("token " + "0" * len(token)))
+        # The page a participant opens: the URL printed, as the tunnel delivers it to the server.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=20) as response:
+            result["lab_page"] = [response.status, "JupyterLab" in response.read().decode("utf-8", "replace")]
     process.send_signal(signal.SIGINT)
     try:
         result["exit"] = process.wait(timeout=30)
@@ -208,5 +211,6 @@ def test_lab_starts_on_loopback_answers_with_the_token_and_stops_on_ctrl_c(jupyt
     status, body = result["with_token"]
     assert status == 200 and "started" in body
     assert result["without_token"][0] == 403 and result["wrong_token"][0] == 403
+    assert result["lab_page"] == [200, True]
     assert result["exit"] == 0 and "JupyterLab stopped" in output
     assert result["still_listening"] is False

@@ -1,7 +1,7 @@
 """The chapter notebooks: English and Japanese in step, and each one run top to bottom by a real kernel.
 
 GANGAN_NOTEBOOK_STEPS makes every notebook train a few steps on scikit-learn's digits on
-the CPU, so the whole set runs in about a minute.
+the CPU. Two notebooks run at a time, one kernel per core of a 2-core machine.
 """
 
 from __future__ import annotations

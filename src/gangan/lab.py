@@ -2,7 +2,7 @@
 
 `plan_lab` checks the options and works out the address, the port, a fresh token and the
 lines a participant needs (the `ssh -L` command for their own computer and the URL to open
-there); `LabServer` starts JupyterLab with that plan, waits until it answers, and stops it.
+there); `LabServer` starts JupyterLab with that plan, waits until it responds, and stops it.
 
 Safety model: by default the server listens on the loopback address only, so it is reached
 through SSH port forwarding and never directly from the network. The token is required
