@@ -76,7 +76,9 @@ def test_plots_skip_missing_and_non_finite_values():
     assert list(lines["loss"].get_xdata()) == [1]  # the null (NaN) loss is left out
     # A zero gradient norm cannot be drawn on a log scale, so the scale stays linear.
     assert plots.gradient_figure(records).axes[0].get_yscale() == "linear"
-    assert plots.gradient_figure(RECORDS).axes[0].get_yscale() == "log"
+    assert plots.gradient_figure(RECORDS).axes[0].get_yscale() == "linear"  # 1 to 2: under a decade
+    wide = [dict(r, grad_norm_G=10.0 ** -i) for i, r in enumerate(RECORDS)]
+    assert plots.gradient_figure(wide).axes[0].get_yscale() == "log"
 
 
 def test_other_figure_shows_only_scalars_without_a_plot_of_their_own():

@@ -46,8 +46,9 @@ th { background: #f1f4f7; } td.num { text-align: right; font-variant-numeric: ta
 """
 
 
-def read_jsonl_tolerant(path: Path) -> list[dict]:
-    """Read a JSON Lines file, skipping a line cut off by a crash or a concurrent write."""
+def read_jsonl_tolerant(path: str | os.PathLike) -> list[dict]:
+    """Read a JSON Lines file, skipping a line cut off by a crash or a concurrent write; [] if it is missing."""
+    path = Path(path)
     if not path.is_file():
         return []
     records = []
