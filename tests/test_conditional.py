@@ -71,7 +71,7 @@ def test_fixed_batch_has_one_row_per_class():
 
 def test_unknown_label_is_an_error():
     algorithm = _cgan()
-    with pytest.raises(GanganError, match=r"unknown label 10: this model knows the 10 classes 0-9"):
+    with pytest.raises(GanganError, match=r"unknown label 10: valid labels are 0-9 \(10 classes\)"):
         algorithm.generate(torch.randn(1, algorithm.z_dim), torch.tensor([10]))
     with pytest.raises(GanganError, match=r"unknown label -1"):
         algorithm.generate(torch.randn(1, algorithm.z_dim), torch.tensor([-1]))
@@ -124,7 +124,7 @@ def test_sample_classes_gives_the_requested_rows_in_order(trained_cgan):
         assert torch.equal(rows[4 * row : 4 * row + 4], everything[4 * c : 4 * c + 4])
     # Class 7's images differ from class 0's: the label reaches G.
     assert not torch.equal(rows[:4], rows[4:8])
-    with pytest.raises(GanganError, match=r"unknown label 10: this model knows the 10 classes 0-9"):
+    with pytest.raises(GanganError, match=r"unknown label 10: valid labels are 0-9 \(10 classes\)"):
         loaded.sample_classes([3, 10], per_class=2)
     with pytest.raises(GanganError, match=r"invalid --per-class 0"):
         loaded.sample_classes([3], per_class=0)

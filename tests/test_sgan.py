@@ -28,7 +28,7 @@ def test_labelled_subset_is_balanced_and_seeded():
 
 def test_labelled_subset_errors():
     labels = torch.arange(1000) % 10
-    with pytest.raises(GanganError, match=r"invalid --labeled 2000: the training data holds only 1000 images"):
+    with pytest.raises(GanganError, match=r"invalid --labeled 2000: the training data contains only 1000 images"):
         choose_labeled(labels, 2000, 10, seed=0)
     with pytest.raises(GanganError, match=r"invalid --labeled 105: it must split evenly across the 10 classes; use a multiple of 10 such as 100"):
         choose_labeled(labels, 105, 10, seed=0)

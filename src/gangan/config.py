@@ -53,6 +53,7 @@ class ModelConfig:
     conditioning: str = _option("concat", "--d-conditioning", "how the cgan discriminator sees the label", choices=CONDITIONINGS)
     labeled: int = _option(100, "--labeled", "labelled training images of sgan, the same number per class", minimum=1)
     baseline: bool = _option(False, "--baseline", "sgan: also train the same classifier on the labelled images alone")
+    feature_matching: bool = _option(False, "--feature-matching", "sgan: train G to match the mean D features of real images (Salimans et al. 2016)")
 
 
 @dataclass

@@ -52,7 +52,7 @@ class ConditionalGAN(GAN):
         labels = torch.as_tensor(labels, dtype=torch.int64)
         bad = labels[(labels < 0) | (labels >= self.num_classes)]
         if bad.numel():
-            raise GanganError(f"unknown label {int(bad[0])}: this model knows the {self.num_classes} classes 0-{self.num_classes - 1}")
+            raise GanganError(f"unknown label {int(bad[0])}: valid labels are 0-{self.num_classes - 1} ({self.num_classes} classes)")
         return labels.to(self.device)
 
     def train_step(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:

@@ -8,7 +8,8 @@ section 5; see `gangan.models.sgan`). Each D step uses three disjoint streams:
    must judge real;
 3. a fake batch G(z), which D must judge fake.
 
-The G step rewards fakes that D judges real, as in the book.
+The G step rewards fakes that D judges real, as in the book, or with --feature-matching
+fakes whose mean D features match the real ones (Salimans et al. 2016).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def choose_labeled(labels: torch.Tensor, n_labeled: int, num_classes: int, seed:
     """
     total = labels.shape[0]
     if n_labeled > total:
-        raise GanganError(f"invalid --labeled {n_labeled}: the training data holds only {total} images")
+        raise GanganError(f"invalid --labeled {n_labeled}: the training data contains only {total} images")
     if n_labeled % num_classes != 0:
         lower = max(num_classes, n_labeled - n_labeled % num_classes)
         raise GanganError(
@@ -198,9 +199,17 @@ class SemiSupervisedGAN(Algorithm):
         grad_norm_D = _grad_norm(D)
         self.opt_D.step()
 
-        # 2. Generator: new z, D frozen, reward fakes that D judges real.
+        # 2. Generator: new z, D frozen, reward fakes that D judges real; or, with feature
+        #    matching (Salimans et al. 2016, section 3.1), fakes whose mean D features match
+        #    those of the unlabelled batch, which gives D better fakes to learn classes from.
         D.requires_grad_(False)
-        loss_G = self.generator_loss(real_fake_logit(D(G(torch.randn(batch, self.z_dim, device=self.device)))))
+        fake_G = G(torch.randn(batch, self.z_dim, device=self.device))
+        if self.config.model.feature_matching:
+            with torch.no_grad():
+                real_features = D.features(x_unlabeled).flatten(1).mean(0)
+            loss_G = (D.features(fake_G).flatten(1).mean(0) - real_features).pow(2).mean()
+        else:
+            loss_G = self.generator_loss(real_fake_logit(D(fake_G)))
         self.opt_G.zero_grad(set_to_none=True)
         loss_G.backward()
         grad_norm_G = _grad_norm(G)

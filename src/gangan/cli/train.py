@@ -52,6 +52,7 @@ def train(
     d_conditioning: Optional[str] = typer.Option(None, "--d-conditioning", help="How the cgan discriminator sees the label: concat (book) or projection (Miyato & Koyama)."),
     labeled: Optional[int] = typer.Option(None, help="sgan: labelled training images, the same number per class (default 100)."),
     baseline: Optional[bool] = typer.Option(None, "--baseline/--no-baseline", help="sgan: also train the same classifier on the labelled images alone, for comparison."),
+    feature_matching: Optional[bool] = typer.Option(None, "--feature-matching/--no-feature-matching", help="sgan: train G to match the mean D features of real images (Salimans et al. 2016) instead of fooling D."),
     log_every: Optional[int] = typer.Option(None, help="Steps between metric records."),
     sample_every: Optional[int] = typer.Option(None, help="Steps between sample grids."),
     checkpoint_every: Optional[int] = typer.Option(None, help="Steps between checkpoints."),
@@ -81,6 +82,7 @@ def train(
         "model.z_dim": z_dim, "model.loss": loss, "model.arch": arch, "model.hidden": hidden, "model.width": width,
         "model.likelihood": likelihood, "model.beta": beta,
         "model.conditioning": d_conditioning, "model.labeled": labeled, "model.baseline": baseline,
+        "model.feature_matching": feature_matching,
     }
     given = {key: value for key, value in overrides.items() if value is not None}
 
