@@ -109,6 +109,33 @@ def _modes(inputs: EvalInputs) -> dict:
     return {"modes": modes.covered, "modes_total": modes.total, "modes_kl": modes.kl}
 
 
+def _labels(inputs: EvalInputs) -> dict:
+    from gangan.metrics.labels import fid_per_class, label_accuracy
+
+    _require_classifier(inputs, "labels")
+    run = inputs.run
+    if run is None or getattr(run.algorithm, "num_classes", None) is None:
+        raise GanganError("--metrics labels scores a conditional generator: evaluate a cgan run")
+    # As many images as the other metrics score, split evenly across the classes, one seed.
+    K = run.algorithm.num_classes
+    per_class = max(2, inputs.fake_images.shape[0] // K)
+    images, _ = _prepare(to_uint8(run.sample_classes(None, per_class, seed=inputs.seed)), inputs.extractor)
+    fake = inputs.extractor.extract(images, what="images generated per class")
+    requested = torch.arange(K).repeat_interleave(per_class)
+    mean, per_class_accuracy = label_accuracy(fake.logits.argmax(dim=1), requested, K)
+    scores = {"label_accuracy": mean, "label_accuracy_per_class": per_class_accuracy}
+    if inputs.reference.labels is not None:
+        scores["fid_per_class"] = fid_per_class(inputs.real.features, inputs.reference.labels, fake.features, requested, K)
+    return scores
+
+
+def _nll(inputs: EvalInputs) -> dict:
+    from gangan.metrics.nll import nll_scores
+
+    # Importance-weighted NLL (k = 200) of the reference images, binarised, under a vae run.
+    return nll_scores(inputs.run, inputs.reference.images, inputs.seed)
+
+
 # Name -> function from EvalInputs to scores. Add a metric by adding an entry.
 METRICS: dict[str, Callable[[EvalInputs], dict]] = {
     "fid": _fid,
@@ -117,6 +144,8 @@ METRICS: dict[str, Callable[[EvalInputs], dict]] = {
     "pr": _precision_recall,
     "coverage": _coverage,
     "modes": _modes,
+    "nll": _nll,
+    "labels": _labels,
 }
 
 
@@ -294,9 +323,11 @@ def evaluate_run(
         size, channels = None, None
     split = reference_split or cfg.data.split
     reference = load_reference(dataset, split, n, root, size, channels)
-    extractor = build_extractor(features, dataset, root, classifier_path, inception_weights)
     fake = to_uint8(loaded.sample(n, seed=seed))
-    result = evaluate_images(fake, reference, extractor, metrics, seed, run=loaded, what=f"images of {loaded.checkpoint}")
+    what = f"images of {loaded.checkpoint}"
+    _check_same_shape(fake, reference, what)
+    extractor = build_extractor(features, dataset, root, classifier_path, inception_weights)
+    result = evaluate_images(fake, reference, extractor, metrics, seed, run=loaded, what=what)
     result.extra = {"checkpoint": str(loaded.checkpoint), "step": loaded.step, "model": cfg.model.name}
     return result
 
@@ -344,8 +375,10 @@ def evaluate_folder(
     spec = dataset_spec(dataset)
     fake = read_image_folder(folder, spec.channels)
     reference = load_reference(dataset, reference_split, n_real, data_root)
+    what = f"images under {folder}"
+    _check_same_shape(fake, reference, what)
     extractor = build_extractor(features, dataset, data_root, classifier_path, inception_weights)
-    result = evaluate_images(fake, reference, extractor, metrics, seed, what=f"images under {folder}")
+    result = evaluate_images(fake, reference, extractor, metrics, seed, what=what)
     result.extra = {"folder": str(folder)}
     return result
 

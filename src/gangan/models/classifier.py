@@ -35,14 +35,17 @@ class EvalClassifier(nn.Module):
             nn.AdaptiveAvgPool2d(7),
             nn.Flatten(),
             nn.Linear(64 * 7 * 7, FEATURE_DIM),
+            # Without affine parameters this keeps every feature near zero mean and unit
+            # variance on the training data, so FID and KID land on a readable scale.
+            nn.BatchNorm1d(FEATURE_DIM, affine=False),
         )
         self.head = nn.Sequential(nn.ReLU(), nn.Dropout(0.3), nn.Linear(FEATURE_DIM, num_classes))
 
     def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Map images (N, C, H, W) in [-1, 1] to features (N, 128) and logits (N, K).
 
-        The features are taken before the ReLU: no unit is ever constant at zero, so the
-        feature covariance used by FID stays full rank.
+        The features are taken after the batch normalisation and before the ReLU: no unit is
+        ever constant at zero, so the feature covariance used by FID stays full rank.
         """
         features = self.body(x)
         return features, self.head(features)
