@@ -99,7 +99,8 @@ def test_real_against_real_is_small_with_full_coverage(extractor):
     scores = result.scores
     assert scores["coverage"] == 10
     assert scores["coverage_kl"] < 0.05
-    assert scores["precision"] > 0.6 and scores["recall"] > 0.6
+    assert scores["precision"] > 0.6
+    assert scores["recall"] > 0.6
     assert scores["is"] > 5
 
     # One image repeated: one class, a FID far above the real floor, nothing recalled.
@@ -160,7 +161,8 @@ def test_evaluate_cli_prints_scores_and_appends_provenance(tmp_path, run_cli, sm
     assert provenance["seed"] == 3
     assert provenance["resize"].startswith("none")
     assert provenance["gangan_version"]
-    assert record["step"] == 6 and record["checkpoint"].endswith("last.pt")
+    assert record["step"] == 6
+    assert record["checkpoint"].endswith("last.pt")
 
     # The same seed gives the same scores: the cached classifier and reference are reused.
     code, _, err = run_cli("evaluate", run, "--n", "200", "--seed", "3", "--metrics", "fid")
@@ -297,7 +299,8 @@ def test_inception_plumbing_with_random_weights(tmp_path, monkeypatch):
 
     reference = load_reference("digits", "train", 4)
     result = evaluate_images(images, reference, extractor, ["fid"])
-    assert math.isfinite(result.scores["fid"]) and result.scores["fid"] >= 0
+    assert math.isfinite(result.scores["fid"])
+    assert result.scores["fid"] >= 0
     assert result.provenance["features"] == "inception"
     from gangan.evaluation.cache import file_digest
 

@@ -64,7 +64,8 @@ def test_fid_of_shifted_gaussian_is_squared_shift():
 def test_fid_warns_when_n_below_dimension(caplog):
     with caplog.at_level(logging.WARNING, logger="gangan.metrics.fid"):
         value = fid_from_features(_features(4, n=10, dim=32), _features(5, n=10, dim=32))
-    assert value >= 0.0 and np.isfinite(value)
+    assert value >= 0.0
+    assert np.isfinite(value)
     assert "10 samples for 32 feature dimensions" in caplog.text
 
 
@@ -98,7 +99,7 @@ def test_kid_shrinks_subset_size_with_warning(caplog):
     assert np.isfinite(mean)
 
 
-def test_kid_near_zero_for_same_distribution_and_positive_for_shift():
+def test_kid_same_versus_shifted():
     same, _ = kernel_inception_distance(_features(10), _features(11), subsets=10, subset_size=200)
     moved, _ = kernel_inception_distance(_features(10), _features(11, shift=1.0), subsets=10, subset_size=200)
     assert abs(same) < 0.05 * moved
@@ -175,7 +176,7 @@ def test_coverage_counts_classes_and_kl():
 
 
 def test_coverage_threshold_is_half_uniform_share():
-    # Class 9 holds 4% (< 5%), class 8 holds exactly 5%: 9 of 10 count.
+    # Class 9 has 4% (< 5%) and class 8 exactly 5%, so 9 of 10 count.
     labels = torch.cat([torch.arange(8).repeat_interleave(113), torch.full((50,), 8), torch.full((40,), 9)])
     labels = torch.cat([labels, torch.zeros(1000 - labels.numel(), dtype=torch.long)])
     assert class_coverage(labels, 10).covered == 9

@@ -15,7 +15,7 @@ from gangan.errors import GanganError
 evaluator_app = typer.Typer(help="Manage the classifier that scores generated images.", no_args_is_help=True)
 app.add_typer(evaluator_app, name="evaluator")
 
-# How each score is shown: label, format.
+# Display label and number format of each score, in table order.
 _SHOWN = [
     ("fid", "FID", "{:.3f}"),
     ("kid", "KID", "{:.5f}"),

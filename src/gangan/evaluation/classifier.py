@@ -2,7 +2,7 @@
 
 The classifier is trained on the dataset's training split and tested on its test split.
 When only the test split is on this machine (MNIST here), it is trained on a seeded 80%
-of that split and tested on the other 20%; the result says which split it used. Trained
+of that split and tested on the other 20%, and the result records which split it used. Trained
 weights are cached under $XDG_CACHE_HOME/gangan/evaluators/, keyed by a hash of the
 dataset's images and labels, the classifier code revision, the training settings and the seed.
 """
@@ -40,7 +40,7 @@ CLASSIFIER_DATASET = {"stacked-mnist": "mnist"}
 
 @dataclass
 class ClassifierInfo:
-    """How an evaluation classifier was trained, stored with it and in every provenance record."""
+    """Training record of an evaluation classifier, stored with it and in every provenance record."""
 
     dataset: str
     train_split: str
@@ -103,7 +103,7 @@ def _to_input(images_uint8: torch.Tensor) -> torch.Tensor:
 
 def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     # Random shifts of up to 2 pixels at 28x28 (none at 8x8): translations are what separates
-    # a 99% MNIST classifier from a 98% one when it sees only 8,000 training digits.
+    # a 99% MNIST classifier from a 98% one when it trains on only 8,000 digits.
     n, _, h, w = batch.shape
     shift = h // 14
     if shift == 0:

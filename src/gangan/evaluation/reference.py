@@ -58,7 +58,7 @@ def load_reference(
         raise GanganError(f"invalid --reference '{split}'; valid values: train, test, all")
     data = load_dataset(dataset, split, data_root, image_size, channels)
     if len(data) < 2:
-        raise GanganError(f"the {split} split of {dataset} holds {len(data)} image(s); a reference needs at least 2")
+        raise GanganError(f"the {split} split of {dataset} contains {len(data)} image(s); a reference needs at least 2, use another --reference split")
     count = min(n, len(data))
     index = torch.randperm(len(data), generator=torch.Generator().manual_seed(REFERENCE_SUBSET_SEED))[:count]
     index = index.sort().values
@@ -73,7 +73,7 @@ def load_reference(
 def reference_features(reference: Reference, extractor: FeatureExtractor, images: torch.Tensor) -> Extracted:
     """Return the extractor's features of the reference images, from the cache when present.
 
-    `images` are the reference images as the extractor sees them (after any resize); the
+    `images` are the reference images as the extractor receives them (after any resize); the
     cache key covers the reference subset, the extractor's weights and the resize.
     """
     key = text_digest(reference.digest, extractor.kind, extractor.weights_sha256, tuple(images.shape), extractor.resize)

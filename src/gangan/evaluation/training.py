@@ -1,8 +1,8 @@
 """Evaluation during training: classifier FID and class coverage every `eval_every` steps.
 
 The trainer hands over its algorithm; this module draws samples through the algorithm's
-`sample_z` and `generate`, scores them against cached reference features, and remembers
-the best FID so the trainer knows when to keep checkpoints/best.pt.
+`sample_z` and `generate`, scores them against cached reference features, and tracks the
+best FID, from which the trainer decides when to write checkpoints/best.pt.
 """
 
 from __future__ import annotations
