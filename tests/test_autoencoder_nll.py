@@ -140,3 +140,27 @@ def test_nll_on_mnist_test_split(mnist_dir, tmp_path):
     # After 15 steps the model is poor but far better than 784 fair coins (543 nats).
     assert result.nll < 784 * math.log(2)
     assert result.nll <= -result.elbo
+
+
+def test_nll_scores_need_a_run():
+    from gangan.metrics.nll import nll_scores
+
+    with pytest.raises(GanganError, match="--metrics nll scores a model's likelihood"):
+        nll_scores(None, torch.zeros(2, 1, 8, 8, dtype=torch.uint8))
+
+
+def test_evaluate_cli_reports_nll(trained_vae, run_cli, tmp_path):
+    from gangan.evaluation import save_classifier, train_classifier
+    from gangan.monitor.writers import read_jsonl
+
+    classifier = tmp_path / "digits.pt"
+    save_classifier(train_classifier("digits", steps=20, seed=0), classifier)
+    run_dir = trained_vae.checkpoint.parent.parent
+    code, out, err = run_cli("evaluate", run_dir, "--metrics", "nll", "--n", "40", "--reference", "test",
+                             "--classifier", classifier, "--out", tmp_path / "e.jsonl")
+    assert code == 0, err
+    assert "nll" in out
+    scores = read_jsonl(tmp_path / "e.jsonl")[0]["scores"]
+    assert (scores["nll_k"], scores["nll_images"], scores["nll_binarization"]) == (200, 40, "dynamic")
+    assert scores["nll"] <= -scores["elbo"]
+    assert 0 < scores["nll"] < 64 * math.log(2)

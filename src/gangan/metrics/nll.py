@@ -193,3 +193,25 @@ def run_nll(
     result = importance_weighted_nll(loaded.algorithm, images, k, binarization, seed, batch_size)
     result.dataset, result.split = test.name, split
     return result
+
+
+def nll_scores(run, images: torch.Tensor, seed: int = 0, k: int = 200, binarization: str = "dynamic") -> dict:
+    """Return the `gangan evaluate --metrics nll` scores of a loaded VAE run on uint8 images.
+
+    Args:
+        run: the loaded run (`gangan.training.LoadedRun`), or None when a folder of images is
+            evaluated, which has no model to score.
+        images: uint8 (N, 1, H, W) reference images, binarised here.
+        seed, k, binarization: see `importance_weighted_nll`.
+
+    Returns:
+        {"nll", "elbo", "nll_stderr"} in nats per image, with the protocol as "nll_k",
+        "nll_images" and "nll_binarization".
+    """
+    if run is None:
+        raise GanganError("--metrics nll scores a model's likelihood: evaluate a vae run directory, not a folder of images")
+    result = importance_weighted_nll(run.algorithm, images.float().div(127.5).sub(1.0), k, binarization, seed)
+    return {
+        "nll": result.nll, "elbo": result.elbo, "nll_stderr": result.nll_stderr,
+        "nll_k": result.k, "nll_images": result.images, "nll_binarization": result.binarization,
+    }
