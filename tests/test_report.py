@@ -103,10 +103,15 @@ def test_evaluation_rows_separate_results_from_provenance():
     rows = report_html.evaluation_rows([
         {"step": 600, "metrics": {"fid": 12.5, "kid": 0.01}, "provenance": {"features": "classifier", "n": 1000}},
         {"step": 700, "fid": 10.0, "features": "inception", "seed": 3},
+        # The layout `gangan evaluate` appends: time, scores, provenance.
+        {"time": "2026-12-04T20:00:00+00:00", "scores": {"fid": 3.5, "coverage_histogram": [0.5, 0.5]},
+         "provenance": {"n_generated": 100}},
     ])
     assert rows[0] == {"when": {"step": 600}, "metrics": {"fid": 12.5, "kid": 0.01},
                        "provenance": {"features": "classifier", "n": 1000}}
     assert rows[1] == {"when": {"step": 700}, "metrics": {"fid": 10.0, "seed": 3}, "provenance": {"features": "inception"}}
+    assert rows[2] == {"when": {"time": "2026-12-04T20:00:00+00:00"},
+                       "metrics": {"fid": 3.5, "coverage_histogram": [0.5, 0.5]}, "provenance": {"n_generated": 100}}
 
 
 def _img_sources(text: str) -> list[str]:
