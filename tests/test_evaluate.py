@@ -199,6 +199,25 @@ def test_eval_every_logs_fid_and_keeps_best(tmp_path, small_steps):
     assert load_generator_run(run_dir / "checkpoints" / "best.pt").step == best_step
 
 
+def test_resume_forgets_later_training_evaluations(tmp_path, small_steps):
+    config = tiny_config("gan", train_steps=8, train_eval_every=2, train_log_every=2, train_checkpoint_every=4, train_eval_n=50)
+    run_dir = create_run_dir(tmp_path, "eval", config.model.name, config.data.dataset)
+    Trainer(config, run_dir).run()
+    # Pretend the run stopped at its step-4 checkpoint, after evaluating steps 6 and 8.
+    state = load_checkpoint(run_dir / "checkpoints" / "last.pt")
+    state["evaluator"]["last_step"] = 4
+    with open(run_dir / "evaluations.jsonl", "a", encoding="utf-8") as stream:
+        stream.write(json.dumps({"step": 6, "scores": {}, "provenance": {}}) + "\n")
+
+    from gangan.evaluation.training import TrainingEvaluator
+
+    evaluator = TrainingEvaluator(config, run_dir)
+    evaluator.load_state_dict(state["evaluator"])
+    steps = [(record.get("source"), record["step"]) for record in read_jsonl(run_dir / "evaluations.jsonl")]
+    assert steps == [("training", 2), ("training", 4), (None, 6)]
+    assert evaluator.best_fid == state["evaluator"]["best_fid"]
+
+
 def test_eval_every_does_not_change_training(tmp_path, small_steps):
     plain = tiny_config("gan", train_steps=8, train_log_every=2)
     evaluated = tiny_config("gan", train_steps=8, train_log_every=2, train_eval_every=4, train_eval_n=50)

@@ -7,8 +7,10 @@ best FID, from which the trainer decides when to write checkpoints/best.pt.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 from pathlib import Path
 
 import torch
@@ -40,6 +42,7 @@ class TrainingEvaluator:
         self.config = config
         self.run_dir = Path(run_dir)
         self.best_fid = math.inf
+        self.last_step = 0
         self._prepared = None
 
     def _prepare(self):
@@ -64,6 +67,7 @@ class TrainingEvaluator:
         fake = torch.cat([to_uint8(algorithm.generate(chunk).cpu()) for chunk in z.split(_GENERATE_BATCH)])
         result = evaluate_images(fake, reference, extractor, metrics, seed=seed, what=f"samples at step {step}")
         result.extra = {"step": step, "source": "training"}
+        self.last_step = step
         append_record(self.run_dir / "evaluations.jsonl", result.record())
 
         scalars = {key: float(value) for key, value in result.scores.items() if key in ("fid", "coverage", "coverage_kl")}
@@ -76,7 +80,25 @@ class TrainingEvaluator:
         return scalars, improved
 
     def state_dict(self) -> dict:
-        return {"best_fid": self.best_fid}
+        return {"best_fid": self.best_fid, "last_step": self.last_step}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore the best FID of a checkpoint and forget training evaluations made after it.
+
+        The resumed run evaluates those steps again, so their records in evaluations.jsonl
+        would otherwise appear twice. Records of `gangan evaluate` are kept.
+        """
         self.best_fid = float(state.get("best_fid", math.inf))
+        self.last_step = int(state.get("last_step", 0))
+        path = self.run_dir / "evaluations.jsonl"
+        if not path.is_file():
+            return
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if line.strip() and not _after(json.loads(line), self.last_step)]
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _after(record: dict, step: int) -> bool:
+    return record.get("source") == "training" and record.get("step", 0) > step
