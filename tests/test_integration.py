@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_dcgan_trains_on_fashion_mnist(tmp_path, fashion_dir):
     config = tiny_config(
         "dcgan", "fashion-mnist",
-        train_steps=200, train_batch_size=64, train_log_every=50, train_sample_every=100,
+        train_steps=200, train_batch_size=32, train_log_every=50, train_sample_every=100,
         train_checkpoint_every=100, train_grid_size=36,
     )
     run_dir = create_run_dir(tmp_path, "fashion", "dcgan", "fashion-mnist")
