@@ -6,6 +6,9 @@ that `--eval-every` computes during training (FID and class coverage), then with
 Floor: N images of the test split scored against N images of the training split, the best a
 generator can hope for on the same features.
 
+Wall seconds depend on what else runs on the machine, so CPU seconds (this process, all
+threads) are printed beside them; on an otherwise idle machine wall time is at most the CPU time.
+
 Usage: python benchmarks/metrics_eval.py [--dataset fashion-mnist] [--n 10000] [--data-root DIR]
 """
 
@@ -27,9 +30,10 @@ from gangan.images import to_uint8
 
 
 def _timed(function):
-    started = time.perf_counter()
+    """Return (value, wall seconds, CPU seconds of this process summed over its threads)."""
+    started, cpu_started = time.perf_counter(), time.process_time()
     value = function()
-    return value, time.perf_counter() - started
+    return value, time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def main() -> None:
@@ -41,23 +45,26 @@ def main() -> None:
 
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}")
-    extractor, seconds = _timed(lambda: build_extractor("classifier", args.dataset, args.data_root))
+    extractor, seconds, _ = _timed(lambda: build_extractor("classifier", args.dataset, args.data_root))
     print(f"classifier ready in {seconds:.1f} s: {extractor.description}")
     reference = load_reference(args.dataset, "train", args.n, args.data_root)
-    _, seconds = _timed(lambda: reference_features(reference, extractor, reference.images))
-    print(f"reference features of {len(reference):,} training images: {seconds:.1f} s (cached afterwards)")
+    reference_features(reference, extractor, reference.images)
+    _, seconds, cpu = _timed(lambda: extractor.extract(reference.images))
+    print(f"classifier features of {len(reference):,} images: {seconds:.1f} s wall, {cpu:.1f} s CPU "
+          f"(reference features are computed once and cached)")
 
     config = resolve_config("dcgan", None, {"data.dataset": args.dataset, "train.device": "cpu"})
     torch.manual_seed(0)
     algorithm = build_algorithm(config, torch.device("cpu"))
     z = algorithm.sample_z(args.n, torch.Generator().manual_seed(0))
-    fake, generation = _timed(lambda: torch.cat([to_uint8(algorithm.generate(chunk)) for chunk in z.split(500)]))
-    print(f"baseline: generating {args.n:,} images with the book DCGAN: {generation:.1f} s")
+    fake, generation, generation_cpu = _timed(lambda: torch.cat([to_uint8(algorithm.generate(chunk)) for chunk in z.split(500)]))
+    print(f"baseline: generating {args.n:,} images with the book DCGAN: {generation:.1f} s wall, {generation_cpu:.1f} s CPU")
 
     for metrics in (["fid", "coverage"], ["fid", "kid", "is", "pr", "coverage"]):
-        result, seconds = _timed(lambda: evaluate_images(fake, reference, extractor, metrics))
-        print(f"scoring {args.n:,} images ({', '.join(metrics)}): {seconds:.1f} s, "
-              f"{seconds / generation:.2f}x generation; with generation {seconds + generation:.1f} s")
+        _, seconds, cpu = _timed(lambda: evaluate_images(fake, reference, extractor, metrics))
+        print(f"scoring {args.n:,} images ({', '.join(metrics)}): {seconds:.1f} s wall, {cpu:.1f} s CPU "
+              f"({cpu / generation_cpu:.2f}x generation); with generation {seconds + generation:.1f} s wall, "
+              f"{cpu + generation_cpu:.1f} s CPU")
 
     test = load_dataset(args.dataset, "test", args.data_root).images[: args.n]
     floor = evaluate_images(test, reference, extractor, ["fid", "kid", "is", "pr", "coverage"]).scores

@@ -131,6 +131,19 @@ def test_png_folder_scores_equal_in_memory_scores(tmp_path, extractor, digits_cl
     assert from_files == pytest.approx(in_memory, rel=1e-9)
 
 
+def test_evaluate_cli_scores_a_folder(tmp_path, run_cli, digits_classifier_file):
+    save_images(load_dataset("digits", "test").images[:50].float() / 127.5 - 1, tmp_path / "fake")
+    code, out, err = run_cli("evaluate", "--real", tmp_path / "fake", "--dataset", "digits",
+                             "--classifier", digits_classifier_file, "--metrics", "fid,coverage")
+    assert code == 0, err
+    assert "classes covered" in out
+    record = read_jsonl(tmp_path / "fake" / "evaluations.jsonl")[0]
+    assert record["folder"] == str(tmp_path / "fake")
+    assert record["provenance"]["reference"] == "digits test"
+    assert record["provenance"]["n_generated"] == 50
+    assert record["scores"]["coverage"] >= 8
+
+
 def test_run_with_one_output_image_covers_one_class(tmp_path, digits_classifier_file):
     image = load_dataset("digits", "train").images[0].float() / 127.5 - 1
     collapsed = _one_image_run(tmp_path, image)
