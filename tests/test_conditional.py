@@ -149,5 +149,6 @@ def test_uniform_samples_are_reproducible(trained_cgan):
     run_dir, _ = trained_cgan
     loaded = load_generator_run(run_dir, "cpu")
     first = loaded.sample(10, seed=3, batch_size=4)
-    assert torch.equal(first, loaded.sample(10, seed=3, batch_size=10))
+    # Equal up to float rounding: matrix products of other batch sizes may sum in another order.
+    assert torch.allclose(first, loaded.sample(10, seed=3, batch_size=10), atol=1e-5)
     assert not torch.equal(first, loaded.sample(10, seed=4))

@@ -2,9 +2,12 @@
 
 Conditioning follows Mirza & Osindero (2014) as the book builds it:
 
-- G embeds the label into a vector of size z_dim and multiplies it element-wise with z, so
-  each class scales the latent space differently; the product goes through an unconditional
-  generator (fully connected, the book's 28x28 DCGAN or Radford's DCGAN).
+- G embeds the label into a vector of size z_dim and concatenates it to z, as Mirza &
+  Osindero do; the joined vector (2 * z_dim) goes through an unconditional generator (fully
+  connected, the book's 28x28 DCGAN or Radford's DCGAN). The book multiplies z by the
+  embedding instead, but z * embed(y) has mean 0 for every class, so the class shows only in
+  its variance, which a one-hidden-layer G barely reads: in a 2,000-step Fashion-MNIST run
+  the multiplied join reached 22-33% label accuracy.
 - The concatenating D embeds the label into one extra image channel (H x W values) and joins
   it to the image, so every layer of an unconditional discriminator with C + 1 input channels
   can see the class.
@@ -31,7 +34,7 @@ class ConditionalGenerator(nn.Module):
     """(z (N, z_dim), labels (N,) int64 in [0, K)) -> images (N, C, H, W) in [-1, 1].
 
     Args:
-        base: an unconditional generator that maps (N, z_dim) latents to images.
+        base: an unconditional generator that maps (N, 2 * z_dim) inputs to images.
         num_classes: K, the number of classes.
         z_dim: size of z, and of each class embedding.
     """
@@ -45,8 +48,7 @@ class ConditionalGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         _check_labels(labels, z.shape[0], self.num_classes)
-        # The book's join: z * embed(y), element-wise (Keras Multiply()).
-        return self.base(z * self.embed(labels))
+        return self.base(torch.cat([z, self.embed(labels)], dim=1))
 
 
 class ConcatDiscriminator(nn.Module):
@@ -135,7 +137,8 @@ def build_cgan_networks(config, num_classes: int) -> dict[str, nn.Module]:
     """Build the conditional G and D of a resolved cgan config for K = num_classes classes."""
     model, channels, size = config.model, config.data.channels, config.data.image_size
     image_shape = (channels, size, size)
-    G_base, D_base = unconditional_networks(model.arch, model.z_dim, channels, size, model.hidden, model.width)
+    G_base, _ = unconditional_networks(model.arch, 2 * model.z_dim, channels, size, model.hidden, model.width)
+    _, D_base = unconditional_networks(model.arch, model.z_dim, channels, size, model.hidden, model.width)
     G = ConditionalGenerator(G_base, num_classes, model.z_dim)
     if model.conditioning == "projection":
         phi, feature_dim = strip_last_layer(D_base, image_shape)
