@@ -51,7 +51,7 @@ def _scores_table(scores: dict) -> Table:
 @app.command()
 def evaluate(
     run: Optional[Path] = typer.Argument(None, help="Run directory or checkpoint file (omit with --real)."),
-    metrics: Optional[str] = typer.Option(None, help="Comma-separated metrics: fid, kid, is, pr, coverage, modes (default: all that apply)."),
+    metrics: Optional[str] = typer.Option(None, help="Comma-separated metrics: fid, kid, is, pr, coverage, modes, nll (vae only), labels (cgan: label accuracy and FID per class) (default: all that apply except nll and labels)."),
     n: int = typer.Option(10000, "--n", "-n", help="Generated images to score (and real images, at most the split's size)."),
     features: str = typer.Option("auto", help="Feature extractor: auto (classifier for labelled datasets), classifier or inception."),
     reference: Optional[str] = typer.Option(None, help="Reference split: train, test or all (default: the run's training split; test with --real)."),
