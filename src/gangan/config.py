@@ -31,7 +31,7 @@ SPLITS = ("train", "test", "all")
 
 
 def _option(default, flag: str, help: str, minimum=None, choices=None, positive: bool = False):
-    """A config field with its command-line flag, help text and accepted range."""
+    """Declare a config field with its command-line flag, help text and accepted range."""
     metadata = {"flag": flag, "help": help, "min": minimum, "choices": choices, "positive": positive}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=metadata)
@@ -40,7 +40,7 @@ def _option(default, flag: str, help: str, minimum=None, choices=None, positive:
 
 @dataclass
 class ModelConfig:
-    """Which model to train and its architecture."""
+    """Model selection and architecture options."""
 
     name: str = _option("dcgan", "MODEL", "model to train")
     arch: str = _option("auto", "--arch", "architecture; auto picks it from the image size")
@@ -58,7 +58,7 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    """Which data to train on and in what shape."""
+    """Training data selection and image shape."""
 
     dataset: str = _option("mnist", "--dataset", "dataset name or folder:PATH")
     split: str = _option("train", "--split", "dataset split", choices=SPLITS)
@@ -258,19 +258,23 @@ def resolve_config(
     from gangan.data.registry import dataset_spec
     from gangan.models.registry import model_spec
 
-    user: dict[str, Any] = {}
+    # Each layer keeps its source, so an error names the file or the flags it came from.
+    layers: list[tuple[dict[str, Any], str]] = []
     if config_file is not None:
-        user.update(load_yaml(config_file))
-    user.update({key: value for key, value in (overrides or {}).items() if value is not None})
+        layers.append((load_yaml(config_file), str(config_file)))
+    flags = {key: value for key, value in (overrides or {}).items() if value is not None}
     if model is not None:
-        user["model.name"] = model
+        flags["model.name"] = model
+    layers.append((flags, "the command-line options"))
 
-    # First pass: read the user's values on top of the defaults, to learn model and data.
+    # First pass: the user's values on top of the defaults tell the model and the data.
     probe = RunConfig()
-    apply_overrides(probe, user, "the options")
+    for values, source in layers:
+        apply_overrides(probe, values, source)
     spec = model_spec(probe.model.name)
     data_spec = dataset_spec(probe.data.dataset)
 
+    derived: dict[str, Any] = {}
     if probe.data.image_size is None:
         size = data_spec.image_size
         supported = spec.supported_sizes()
@@ -279,15 +283,17 @@ def resolve_config(
             size = larger[0] if larger else supported[-1]
             logger.info("%s cannot train at %s's %dx%d; resizing images to %dx%d", spec.name,
                         data_spec.name, data_spec.image_size, data_spec.image_size, size, size)
-        user["data.image_size"] = size
+        derived["data.image_size"] = size
     if probe.data.channels is None:
-        user["data.channels"] = data_spec.channels
-    arch = spec.arch_for(int(user["data.image_size"]), probe.model.arch)
+        derived["data.channels"] = data_spec.channels
+    arch = spec.arch_for(derived.get("data.image_size", probe.data.image_size), probe.model.arch)
 
-    # Second pass: defaults < preset < file < flags.
+    # Second pass: defaults < preset < file < flags, then the values derived from the data.
     config = RunConfig()
     apply_overrides(config, spec.presets.get(arch, {}), f"the {spec.name} preset")
-    apply_overrides(config, user, "the options")
+    for values, source in layers:
+        apply_overrides(config, values, source)
+    apply_overrides(config, derived, "the dataset")
     config.model.arch = arch
     if config.model.likelihood == "auto":
         # Bernoulli suits grayscale pixels read as probabilities in [0, 1]; colour images get a Gaussian.

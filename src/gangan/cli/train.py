@@ -111,8 +111,8 @@ def train(
             )
         save_yaml(run_config, run_dir / "config.yaml")
     else:
-        if model is None:
-            raise GanganError("missing MODEL: write `gangan train MODEL` (see `gangan models`), or --resume RUN_DIR")
+        if model is None and config is None:
+            raise GanganError("missing MODEL: write `gangan train MODEL` (see `gangan models`), or pass --config FILE or --resume RUN_DIR")
         run_config = resolve_config(model, config, given)
         run_dir = create_run_dir(out, name, run_config.model.name, run_config.data.dataset)
 

@@ -207,7 +207,7 @@ def _load_idx(spec: DatasetSpec, split: str, data_root, download: bool) -> tuple
     images = read_idx(image_path, count, "images").unsqueeze(1)
     labels = read_idx(label_path, count, "labels").long()
     if labels.shape[0] != images.shape[0]:
-        raise GanganError(f"{image_path} holds {images.shape[0]} images but {label_path} holds {labels.shape[0]} labels")
+        raise GanganError(f"{image_path} contains {images.shape[0]} images but {label_path} contains {labels.shape[0]} labels")
     logger.debug("loaded %s %s split from %s", spec.name, split, image_path.parent)
     return images, labels, str(image_path.parent)
 
