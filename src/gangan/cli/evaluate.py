@@ -52,7 +52,7 @@ def _scores_table(scores: dict) -> Table:
 def evaluate(
     run: Optional[Path] = typer.Argument(None, help="Run directory or checkpoint file (omit with --real)."),
     metrics: Optional[str] = typer.Option(None, help="Comma-separated metrics: fid, kid, is, pr, coverage, modes, nll (vae only), labels (cgan: label accuracy and FID per class) (default: all that apply except nll and labels)."),
-    n: int = typer.Option(10000, "--n", "-n", help="Generated images to score (and real images, at most the split's size)."),
+    n: Optional[int] = typer.Option(None, "--n", "-n", help="Generated images to score, and real images up to the split's size (default: 10000; 26000 for stacked-mnist, as in PacGAN)."),
     features: str = typer.Option("auto", help="Feature extractor: auto (classifier for labelled datasets), classifier or inception."),
     reference: Optional[str] = typer.Option(None, help="Reference split: train, test or all (default: the run's training split; test with --real)."),
     seed: int = typer.Option(0, help="Seed of the latent vectors, the KID subsets and the IS shuffle."),
@@ -66,11 +66,12 @@ def evaluate(
 ) -> None:
     """Score a generator against real data and append the scores with their provenance to evaluations.jsonl."""
     from gangan.evaluation import append_record, default_metrics, evaluate_folder, evaluate_run, parse_metrics, run_dir_of
+    from gangan.metrics.modes import PACGAN_SAMPLES
     from gangan.training import find_checkpoint, load_checkpoint
 
     if (run is None) == (real is None):
         raise GanganError("pass either RUN (a run directory or checkpoint) or --real FOLDER (generated images), not both")
-    if n < 2:
+    if n is not None and n < 2:
         raise GanganError(f"invalid --n {n}: the metrics need at least 2 generated images")
 
     if real is not None:
@@ -78,12 +79,14 @@ def evaluate(
             raise GanganError("--real FOLDER needs --dataset NAME: the dataset whose real images the folder is compared with")
         names = parse_metrics(metrics) if metrics else default_metrics(dataset, features)
         console.print(f"scoring images under {escape(str(real))} against {escape(dataset)} ({', '.join(names)})")
-        result = evaluate_folder(real, dataset, names, features, reference or "test", n, seed, data_root, classifier, inception_weights)
+        result = evaluate_folder(real, dataset, names, features, reference or "test", n or 10000, seed, data_root, classifier, inception_weights)
         record_path = out or real / "evaluations.jsonl"
     else:
         checkpoint = find_checkpoint(run)
         run_dataset = dataset or load_checkpoint(checkpoint)["config"]["data"]["dataset"]
         names = parse_metrics(metrics) if metrics else default_metrics(run_dataset, features)
+        if n is None:
+            n = PACGAN_SAMPLES if run_dataset == "stacked-mnist" else 10000
         console.print(f"scoring {n:,} samples of {escape(str(checkpoint))} ({', '.join(names)})")
         result = evaluate_run(run, names, n, features, reference, seed, dataset, data_root, classifier, inception_weights, device)
         record_path = out or run_dir_of(checkpoint) / "evaluations.jsonl"
