@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import SHARED_MNIST, tiny_config
+from conftest import tiny_config
 
 from gangan.algorithms import build_algorithm
 from gangan.algorithms.semi_supervised import choose_labeled

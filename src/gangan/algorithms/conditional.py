@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from gangan import losses
-from gangan.algorithms.gan import GAN, _grad_norm
+from gangan.algorithms.gan import GAN, _grad_norm, adversarial_stats
 from gangan.errors import GanganError
 
 if TYPE_CHECKING:
@@ -89,20 +89,7 @@ class ConditionalGAN(GAN):
         self.opt_G.step()
         D.requires_grad_(True)
 
-        with torch.no_grad():
-            acc_real = (real_logits > 0).float().mean()
-            acc_fake = (fake_logits < 0).float().mean()
-            return {
-                "loss_D": loss_D.detach(),
-                "loss_G": loss_G.detach(),
-                "D_acc_real": acc_real,
-                "D_acc_fake": acc_fake,
-                "D_acc": (acc_real + acc_fake) / 2,
-                "D_x": torch.sigmoid(real_logits).mean(),
-                "D_G_z": torch.sigmoid(fake_logits).mean(),
-                "grad_norm_D": grad_norm_D,
-                "grad_norm_G": grad_norm_G,
-            }
+        return adversarial_stats(loss_D, loss_G, real_logits, fake_logits, grad_norm_D, grad_norm_G)
 
     def fixed_inputs(self, n: int, seed: int, images: torch.Tensor) -> torch.Tensor:
         """Return ceil(n / K) latents per class, class by class, as one tensor (K * ceil(n / K), z_dim + 1).

@@ -18,6 +18,36 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
     return torch.nn.utils.get_total_norm([p.grad for p in module.parameters() if p.grad is not None])
 
 
+@torch.no_grad()
+def adversarial_stats(
+    loss_D: torch.Tensor,
+    loss_G: torch.Tensor,
+    real_logits: torch.Tensor,
+    fake_logits: torch.Tensor,
+    grad_norm_D: torch.Tensor,
+    grad_norm_G: torch.Tensor,
+) -> dict[str, torch.Tensor]:
+    """Return the equilibrium scalars of one GAN step as tensors, without a device sync.
+
+    Keys: loss_D, loss_G, D_acc_real and D_acc_fake (shares of real and fake images that D
+    classifies correctly, logit > 0 meaning "real"), their mean D_acc, D_x (mean D(x)),
+    D_G_z (mean D(G(z))), grad_norm_D and grad_norm_G.
+    """
+    acc_real = (real_logits > 0).float().mean()
+    acc_fake = (fake_logits < 0).float().mean()
+    return {
+        "loss_D": loss_D.detach(),
+        "loss_G": loss_G.detach(),
+        "D_acc_real": acc_real,
+        "D_acc_fake": acc_fake,
+        "D_acc": (acc_real + acc_fake) / 2,
+        "D_x": torch.sigmoid(real_logits).mean(),
+        "D_G_z": torch.sigmoid(fake_logits).mean(),
+        "grad_norm_D": grad_norm_D,
+        "grad_norm_G": grad_norm_G,
+    }
+
+
 class GAN(Algorithm):
     """Unconditional GAN with Adam for both networks and a choice of generator loss.
 
@@ -71,17 +101,4 @@ class GAN(Algorithm):
         self.opt_G.step()
         D.requires_grad_(True)
 
-        with torch.no_grad():
-            acc_real = (real_logits > 0).float().mean()
-            acc_fake = (fake_logits < 0).float().mean()
-            return {
-                "loss_D": loss_D.detach(),
-                "loss_G": loss_G.detach(),
-                "D_acc_real": acc_real,
-                "D_acc_fake": acc_fake,
-                "D_acc": (acc_real + acc_fake) / 2,
-                "D_x": torch.sigmoid(real_logits).mean(),
-                "D_G_z": torch.sigmoid(fake_logits).mean(),
-                "grad_norm_D": grad_norm_D,
-                "grad_norm_G": grad_norm_G,
-            }
+        return adversarial_stats(loss_D, loss_G, real_logits, fake_logits, grad_norm_D, grad_norm_G)

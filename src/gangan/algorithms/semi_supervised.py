@@ -24,7 +24,7 @@ from torch import nn
 
 from gangan import losses
 from gangan.algorithms.base import Algorithm
-from gangan.algorithms.gan import _grad_norm
+from gangan.algorithms.gan import _grad_norm, adversarial_stats
 from gangan.data import TensorBatches
 from gangan.errors import GanganError
 from gangan.models.sgan import real_fake_logit
@@ -228,21 +228,11 @@ class SemiSupervisedGAN(Algorithm):
             stats["baseline_acc_labeled"] = (baseline_logits.argmax(1) == y_labeled).float().mean()
 
         with torch.no_grad():
-            acc_real = (real_logits > 0).float().mean()
-            acc_fake = (fake_logits < 0).float().mean()
             return {
-                "loss_D": loss_D.detach(),
-                "loss_G": loss_G.detach(),
+                **adversarial_stats(loss_D, loss_G, real_logits, fake_logits, grad_norm_D, grad_norm_G),
                 "loss_supervised": loss_supervised.detach(),
                 "loss_unsupervised": loss_unsupervised.detach(),
                 "acc_labeled": (class_logits.argmax(1) == y_labeled).float().mean(),
-                "D_acc_real": acc_real,
-                "D_acc_fake": acc_fake,
-                "D_acc": (acc_real + acc_fake) / 2,
-                "D_x": torch.sigmoid(real_logits).mean(),
-                "D_G_z": torch.sigmoid(fake_logits).mean(),
-                "grad_norm_D": grad_norm_D,
-                "grad_norm_G": grad_norm_G,
                 **stats,
             }
 
