@@ -31,7 +31,8 @@ def test_train_sample_resume(run_cli, tmp_path):
         (["train", "gan", "--dataset", "svhn"], "unknown dataset 'svhn'; valid datasets:"),
         (["train", "gan", "--dataset", "digits", "--steps", "0"], "invalid --steps 0: must be at least 1"),
         (["train", "gan", "--dataset", "digits", "--batch-size", "0"], "invalid --batch-size 0"),
-        (["train", "gan", "--dataset", "digits", "--lr", "-1"], "invalid --lr-g -1.0: must be greater than 0"),
+        (["train", "gan", "--dataset", "digits", "--lr", "-1"], "invalid --lr -1.0: must be greater than 0"),
+        (["train", "gan", "--dataset", "digits", "--lr-g", "-1"], "invalid --lr-g -1.0: must be greater than 0"),
         (["train", "dcgan", "--dataset", "digits", "--image-size", "100"], "--image-size 100 is not supported by dcgan"),
         (["train", "gan", "--dataset", "digits", "--config", "missing.yaml"], "config file not found: missing.yaml"),
         (["train"], "missing MODEL"),
@@ -121,10 +122,17 @@ def test_ctrl_c_saves_checkpoint_and_exits_cleanly(tmp_path):
         time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
+    assert process.returncode == 130, err
     assert "stopped at step" in out
     assert "gangan train --resume" in out
     assert "Traceback" not in err
     from gangan.training import load_checkpoint
 
     assert load_checkpoint(tmp_path / "live" / "checkpoints" / "last.pt")["step"] >= 5
+
+
+def test_failed_start_leaves_no_run_directory(run_cli, tmp_path):
+    code, out, err = run_cli("train", "gan", "--dataset", f"folder:{tmp_path / 'absent'}", *QUICK, "--out", tmp_path / "runs", "--name", "nf")
+    assert code == 1
+    assert "image folder not found" in err
+    assert not (tmp_path / "runs" / "nf").exists()

@@ -46,10 +46,12 @@ def test_mnist_test_split_from_data_root(mnist_dir):
 
 
 def test_unpacked_idx_files_load(mnist_dir, tmp_path):
+    root = tmp_path / "mnist"
+    root.mkdir()
     for name in MNIST_TEST_MD5:
         with gzip.open(mnist_dir / name) as packed:
-            (tmp_path / name.removesuffix(".gz")).write_bytes(packed.read())
-    unpacked = load_dataset("mnist", "test", data_root=tmp_path)
+            (root / name.removesuffix(".gz")).write_bytes(packed.read())
+    unpacked = load_dataset("mnist", "test", data_root=root)
     packed = load_dataset("mnist", "test", data_root=mnist_dir)
     assert torch.equal(unpacked.images, packed.images)
     assert torch.equal(unpacked.labels, packed.labels)
@@ -76,7 +78,7 @@ def _copy_split(mnist_dir: Path, target: Path) -> Path:
 
 
 def test_truncated_gzip_is_named(mnist_dir, tmp_path):
-    root = _copy_split(mnist_dir, tmp_path)
+    root = _copy_split(mnist_dir, tmp_path / "mnist")
     path = root / "t10k-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:100_000])
     with pytest.raises(GanganError, match=r"t10k-images-idx3-ubyte.gz is not a valid gzip file.*corrupt or truncated"):
@@ -84,7 +86,7 @@ def test_truncated_gzip_is_named(mnist_dir, tmp_path):
 
 
 def test_html_page_is_named(mnist_dir, tmp_path):
-    root = _copy_split(mnist_dir, tmp_path)
+    root = _copy_split(mnist_dir, tmp_path / "mnist")
     (root / "t10k-labels-idx1-ubyte.gz").unlink()
     (root / "t10k-labels-idx1-ubyte").write_text("<!DOCTYPE html><html><body>Not Found</body></html>")
     (root / "t10k-images-idx3-ubyte.gz").rename(root / "t10k-images-idx3-ubyte.gz.bak")
@@ -95,7 +97,7 @@ def test_html_page_is_named(mnist_dir, tmp_path):
 
 
 def test_wrong_size_is_named(mnist_dir, tmp_path):
-    root = _copy_split(mnist_dir, tmp_path)
+    root = _copy_split(mnist_dir, tmp_path / "mnist")
     with gzip.open(root / "t10k-images-idx3-ubyte.gz") as packed:
         content = packed.read()
     (root / "t10k-images-idx3-ubyte.gz").unlink()
@@ -165,6 +167,13 @@ def test_fashion_mnist_found_in_system_folder(fashion_dir):
     rows = dict((split, (status, where)) for split, status, where in dataset_status("fashion-mnist"))
     assert rows["train"] == ("found", str(fashion_dir))
     assert rows["test"] == ("found", str(fashion_dir))
+
+
+def test_other_dataset_files_are_not_taken(mnist_dir):
+    # fashion-mnist uses MNIST's file names; a root named "mnist" must not serve them.
+    rows = dict((split, status) for split, status, _ in dataset_status("kmnist", mnist_dir))
+    assert rows["test"] == "missing"
+    assert load_dataset("mnist", "test", data_root=mnist_dir.parent).source == str(mnist_dir)
 
 
 def test_status_reports_missing(tmp_path):

@@ -24,11 +24,11 @@ def interpolate(
     run: Path = typer.Argument(..., help="Run directory or checkpoint file."),
     from_image: Optional[Path] = typer.Option(None, help="ae/vae: image file whose code starts the path."),
     to_image: Optional[Path] = typer.Option(None, help="ae/vae: image file whose code ends the path."),
-    seed: Optional[int] = typer.Option(None, help="Seed of the endpoints: random z for GANs, images of the run's dataset for ae/vae [default: 0]."),
+    seed: Optional[int] = typer.Option(None, help="Seed of the endpoints: random z for GANs, images of the run's dataset for ae/vae (default: 0)."),
     steps: int = typer.Option(10, help="Images per path, both endpoints included."),
     rows: int = typer.Option(1, help="Paths drawn with --seed, one per row."),
     method: str = typer.Option("auto", help="slerp, linear, or auto (slerp between random z, linear between image codes)."),
-    out: Optional[Path] = typer.Option(None, help="A .png grid or a .gif animation [default: RUN/samples/interpolate-seed<S>.png]."),
+    out: Optional[Path] = typer.Option(None, help="A .png grid or a .gif animation (default: RUN/samples/interpolate-seed<S>.png)."),
     data_root: Optional[Path] = typer.Option(None, help="Folder searched first for the run's dataset (ae/vae with --seed)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
 ) -> None:
@@ -75,7 +75,7 @@ def manifold(
     run: Path = typer.Argument(..., help="Run directory or checkpoint file of a model with a 2-D latent space (--z-dim 2)."),
     n: int = typer.Option(15, "--n", "-n", help="Images per side of the square grid."),
     quantile: float = typer.Option(0.05, help="The grid spans the prior's quantiles from this to 1 minus this, in (0, 0.5)."),
-    out: Optional[Path] = typer.Option(None, help="Grid image to write (.png) [default: RUN/samples/manifold.png]."),
+    out: Optional[Path] = typer.Option(None, help="Grid image to write (.png) (default: RUN/samples/manifold.png)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),
 ) -> None:
     """Draw the learned manifold of a 2-D latent space: decoded images on a grid over the latent plane."""

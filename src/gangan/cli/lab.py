@@ -17,12 +17,12 @@ from gangan.lab import DEFAULT_PORT
 def lab(
     port: int = typer.Option(DEFAULT_PORT, help="Port to listen on; when it is taken, the next free port is used."),
     ip: str = typer.Option("127.0.0.1", help="Address to listen on. Anything but loopback needs --allow-remote."),
-    notebook_dir: Optional[Path] = typer.Option(None, help="Folder JupyterLab shows [default: the current folder]."),
+    notebook_dir: Optional[Path] = typer.Option(None, help="Folder JupyterLab shows (default: the current folder)."),
     allow_remote: bool = typer.Option(False, "--allow-remote", help="Accept a non-loopback --ip (exposes the port to the network; the token is still required)."),
-    ssh_user: Optional[str] = typer.Option(None, envvar="GANGAN_SSH_USER", help="Login name for the printed ssh line [default: this user]."),
-    ssh_host: Optional[str] = typer.Option(None, envvar="GANGAN_SSH_HOST", help="Server name for the printed ssh line [default: this machine's name]."),
+    ssh_user: Optional[str] = typer.Option(None, envvar="GANGAN_SSH_USER", help="Login name for the printed ssh line (default: this user)."),
+    ssh_host: Optional[str] = typer.Option(None, envvar="GANGAN_SSH_HOST", help="Server name for the printed ssh line (default: this machine's name)."),
     server_port: Optional[int] = typer.Option(None, envvar="GANGAN_LAB_SERVER_PORT", help="Port the tunnel reaches on the server, when a container publishes --port under another number."),
-    local_port: Optional[int] = typer.Option(None, envvar="GANGAN_LAB_LOCAL_PORT", help="Port on your own computer [default: the server port]."),
+    local_port: Optional[int] = typer.Option(None, envvar="GANGAN_LAB_LOCAL_PORT", help="Port on your own computer (default: the server port)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check the options and print the plan without starting JupyterLab."),
 ) -> None:
     """Start JupyterLab for use over SSH port forwarding; Ctrl-C stops it."""

@@ -16,10 +16,10 @@ from gangan.errors import GanganError
 def sample(
     run: Path = typer.Argument(..., help="Run directory or checkpoint file."),
     n: int = typer.Option(64, "--n", "-n", help="Number of images."),
-    out: Optional[Path] = typer.Option(None, help="Grid image to write (.png) [default: RUN/samples/sample-seed<S>.png]."),
+    out: Optional[Path] = typer.Option(None, help="Grid image to write (.png) (default: RUN/samples/sample-seed<S>.png)."),
     out_dir: Optional[Path] = typer.Option(None, help="Write one PNG per image into this folder instead of a grid."),
     seed: int = typer.Option(0, help="Seed of the latent vectors; the same seed gives the same images."),
-    nrow: Optional[int] = typer.Option(None, help="Images per grid row [default: about square]."),
+    nrow: Optional[int] = typer.Option(None, help="Images per grid row (default: about square)."),
     labels: Optional[str] = typer.Option(None, help="Conditional models: classes to generate, one grid row each, e.g. 0,3,7."),
     per_class: Optional[int] = typer.Option(None, help="Conditional models: images per class, one row per class (default 8); given alone, every class."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or mps."),

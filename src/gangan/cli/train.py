@@ -32,8 +32,8 @@ def train(
     model: Optional[str] = typer.Argument(None, help="Model to train (see `gangan models`); omit with --resume."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Dataset name (see `gangan datasets`) or folder:PATH."),
     split: Optional[str] = typer.Option(None, help="Dataset split: train, test or all."),
-    image_size: Optional[int] = typer.Option(None, help="Side length of the square training images in pixels [default: the dataset's]."),
-    channels: Optional[int] = typer.Option(None, help="1 for grayscale, 3 for RGB [default: the dataset's]."),
+    image_size: Optional[int] = typer.Option(None, help="Side length of the square training images in pixels (default: the dataset's)."),
+    channels: Optional[int] = typer.Option(None, help="1 for grayscale, 3 for RGB (default: the dataset's)."),
     data_root: Optional[Path] = typer.Option(None, help="Folder searched first for dataset files (also: GANGAN_DATA)."),
     steps: Optional[int] = typer.Option(None, help="Total training steps, each one D and one G update."),
     batch_size: Optional[int] = typer.Option(None, help="Images per batch."),
@@ -44,7 +44,7 @@ def train(
     beta2: Optional[float] = typer.Option(None, help="Adam beta2, in [0, 1)."),
     z_dim: Optional[int] = typer.Option(None, help="Size of the latent vector z."),
     loss: Optional[str] = typer.Option(None, help="Generator loss: non-saturating or minimax (saturates, for the lesson)."),
-    likelihood: Optional[str] = typer.Option(None, help="Reconstruction likelihood of ae and vae: bernoulli (BCE) or gaussian (MSE) [default: bernoulli for grayscale, else gaussian]."),
+    likelihood: Optional[str] = typer.Option(None, help="Reconstruction likelihood of ae and vae: bernoulli (BCE) or gaussian (MSE) (default: bernoulli for grayscale, else gaussian)."),
     beta: Optional[float] = typer.Option(None, help="Weight of the KL term in the vae loss; 1 gives the ELBO."),
     arch: Optional[str] = typer.Option(None, help="Architecture; auto picks it from the image size."),
     hidden: Optional[int] = typer.Option(None, help="Hidden layer width of the fully connected gan."),
@@ -63,13 +63,16 @@ def train(
     eval_n: Optional[int] = typer.Option(None, help="Generated images per evaluation during training (default: 10000)."),
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML file with model/data/optim/train sections."),
     out: Path = typer.Option(Path("runs"), help="Folder that holds run directories."),
-    name: Optional[str] = typer.Option(None, help="Run directory name [default: <model>-<dataset>-<timestamp>]."),
+    name: Optional[str] = typer.Option(None, help="Run directory name (default: <model>-<dataset>-<timestamp>)."),
     resume: Optional[Path] = typer.Option(None, help="Continue the run in this directory from its last checkpoint."),
 ) -> None:
     """Train a model and write a run directory (config, metrics, samples, checkpoints)."""
     from gangan.config import RunConfig, resolve_config, save_yaml, validate
     from gangan.training import Trainer, create_run_dir, load_checkpoint
+    from gangan.training.run_dir import remove_unused_run_dir
 
+    if lr is not None and not lr > 0:
+        raise GanganError(f"invalid --lr {lr}: must be greater than 0")
     overrides = {
         "data.dataset": dataset, "data.split": split, "data.image_size": image_size, "data.channels": channels,
         "data.root": str(data_root) if data_root else None,
@@ -123,7 +126,14 @@ def train(
         f"{cfg.train.batch_size}, {_loss_name(cfg)}"
     )
     console.print(f"run directory: {escape(str(run_dir))}")
-    _run_training(Trainer(cfg, run_dir, resume=resume is not None), cfg.train.steps)
+    try:
+        _run_training(Trainer(cfg, run_dir, resume=resume is not None), cfg.train.steps)
+    except BaseException:
+        # A new run that failed before its first record (missing data, bad --labeled) would
+        # otherwise leave an empty folder that blocks its own --name.
+        if resume is None:
+            remove_unused_run_dir(run_dir)
+        raise
 
 
 def _run_training(trainer, total_steps: int) -> None:
@@ -150,6 +160,8 @@ def _run_training(trainer, total_steps: int) -> None:
         result = trainer.run()
     if result.interrupted:
         console.print(f"stopped at step {result.step:,}; resume with: gangan train --resume {escape(str(result.run_dir))}")
+        # 128 + SIGINT, the shell's status for a program stopped by Ctrl-C, so scripts can tell.
+        raise typer.Exit(130)
     else:
         console.print(f"done: {escape(str(result.run_dir))} (samples in samples/, checkpoint in checkpoints/last.pt)")
 

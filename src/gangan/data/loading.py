@@ -83,7 +83,10 @@ def candidate_dirs(name: str, data_root: str | os.PathLike | None) -> list[Path]
         dirs.append(root / name)
         if name in _TORCHVISION_DIRS:
             dirs.append(root / _TORCHVISION_DIRS[name] / "raw")
-        dirs.append(root)
+        # MNIST, Fashion-MNIST and KMNIST use the same file names, so a root's own files are
+        # taken only when the folder is named after the dataset (--data-root .../mnist).
+        if root.name.lower() in (name, _TORCHVISION_DIRS.get(name, name).lower()):
+            dirs.append(root)
     dirs += [system / name for system in SYSTEM_DATA_DIRS]
     dirs.append(cache_dir() / name)
     return dirs
@@ -256,9 +259,11 @@ def _missing_message(spec: DatasetSpec, split: str, dirs: list[Path], reason: st
     lines = [
         f"{spec.name} {split} split not found: missing {image_stem}.gz and {label_stem}.gz; {reason}.",
         f"Searched:\n{searched}",
-        f"Fix: put the files (gzipped or unpacked) in one of these folders, for example "
-        f"$GANGAN_DATA/{spec.name}/, or pass --data-root DIR. {spec.how_to_get}.",
+        f"Fix: put the files (gzipped or unpacked) in $GANGAN_DATA/{spec.name}/ or in a folder named "
+        f"{spec.name} that you pass as --data-root.",
     ]
+    if spec.offline:
+        lines.append(spec.offline)
     if split != "test":
         lines.append("With only the t10k-* test files at hand, --split test works.")
     return "\n".join(lines)

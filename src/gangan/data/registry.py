@@ -31,6 +31,7 @@ class DatasetSpec:
     md5: dict[str, str] = field(default_factory=dict)
     split_sizes: dict[str, int] = field(default_factory=dict)
     class_names: tuple[str, ...] = ()
+    offline: str = ""
 
 
 _IDX_SIZES = {"train": 60000, "test": 10000}
@@ -72,6 +73,7 @@ DATASETS: dict[str, DatasetSpec] = {
                 "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
             },
             split_sizes=_IDX_SIZES,
+            offline="Offline copy: apt-get install dataset-fashion-mnist (installs to /usr/share/datasets/fashion-mnist).",
             class_names=(
                 "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",

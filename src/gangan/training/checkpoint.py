@@ -52,14 +52,13 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise GanganError(f"checkpoint not found: {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "unsupported object"
+    except pickle.UnpicklingError:
         raise GanganError(
-            f"{path} contains objects that a safe (weights-only) load rejects ({first_line}); gangan never "
-            f"runs code from a file. Use a checkpoint written by gangan."
+            f"{path} contains pickled Python objects other than tensors, which a safe (weights-only) "
+            f"load rejects; gangan never runs code from a file. Use a checkpoint written by gangan."
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError, TypeError) as error:
-        raise GanganError(f"{path} is truncated or corrupt and cannot be loaded ({error}); use another checkpoint") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError, TypeError):
+        raise GanganError(f"{path} is truncated or corrupt and cannot be loaded; use another checkpoint") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise GanganError(f"{path} is not a gangan checkpoint (no '{FORMAT}' marker); pass a file from a run's checkpoints/ folder")
     if state.get("format_version") != FORMAT_VERSION:

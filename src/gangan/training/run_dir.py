@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -66,3 +67,13 @@ def find_checkpoint(path: str | os.PathLike, prefer: str = "last") -> Path:
     if path.is_file():
         return path
     raise GanganError(f"run directory or checkpoint not found: {path}")
+
+
+def remove_unused_run_dir(path: str | os.PathLike) -> bool:
+    """Delete a new run directory that has neither a checkpoint nor a metrics record; return whether it did."""
+    path = Path(path)
+    metrics = path / "metrics.jsonl"
+    if (path / "checkpoints" / "last.pt").exists() or (metrics.exists() and metrics.stat().st_size > 0):
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    return True
