@@ -61,7 +61,7 @@ PROBE = textwrap.dedent(r'''
             result["lab_page"] = [response.status, "JupyterLab" in response.read().decode("utf-8", "replace")]
     process.send_signal(signal.SIGINT)
     try:
-        result["exit"] = process.wait(timeout=30)
+        result["exit"] = process.wait(timeout=120)
     except subprocess.TimeoutExpired:
         process.kill()
         result["exit"] = "killed"
@@ -96,7 +96,7 @@ def jupyter_env(tmp_path, monkeypatch):
 
 def _probe(command: list[str], prefix: list[str] = (), deadline_s: float = 90) -> dict:
     done = subprocess.run([*prefix, sys.executable, "-c", PROBE, json.dumps(command), str(deadline_s)],
-                          capture_output=True, text=True, timeout=deadline_s + 60)
+                          capture_output=True, text=True, timeout=deadline_s + 200)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
