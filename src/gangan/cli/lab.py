@@ -42,8 +42,11 @@ def lab(
         return
 
     server = LabServer(plan)
-    # `docker stop` sends SIGTERM to the container's first process, which is this one.
+    # `docker stop` sends SIGTERM to the container's first process, which is this one. SIGINT
+    # gets the same handler because a process started from a non-interactive shell's
+    # background job inherits SIGINT as ignored, and Ctrl-C or `kill -INT` must still stop it.
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    previous_sigint = signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     try:
         server.start()
         console.print(f"starting JupyterLab on {escape(plan.ip)}:{plan.port} in {escape(str(plan.notebook_dir))} ...")
@@ -60,6 +63,7 @@ def lab(
     finally:
         server.stop()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_sigint)
 
 
 def _raise_keyboard_interrupt(signum, frame):
