@@ -64,5 +64,5 @@ def read_idx(path: Path, expected_count: int | None, kind: str) -> torch.Tensor:
             f"but the file holds {len(data) - header_size}: {fix}"
         )
     if expected_count is not None and shape[0] != expected_count:
-        raise GanganError(f"{path} holds {shape[0]} {kind}, expected {expected_count}: {fix}")
+        raise GanganError(f"{path} contains {shape[0]} {kind}, expected {expected_count}: {fix}")
     return torch.frombuffer(bytearray(data), dtype=torch.uint8, offset=header_size).view(*shape)

@@ -1,4 +1,4 @@
-"""Plain-language diagnoses of where GAN training stands, from one log interval's averages."""
+"""Plain-language diagnoses of the state of GAN training, from one log interval's averages."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ COLLAPSE_DIVERSITY = 0.25  # fixed-z samples vary at most a quarter as much as r
 
 @dataclass
 class Diagnosis:
-    """Where training stands: a short `state` name and a sentence for people."""
+    """State of training: a short `state` name and a sentence for people."""
 
     state: str
     message: str
