@@ -24,15 +24,19 @@ def _train(tmp_path, name, config, resume=False):
 def test_run_directory_contents(tmp_path):
     result = _train(tmp_path, "run", tiny_config("gan"))
     run = result.run_dir
-    assert result.step == 6 and not result.interrupted
+    assert result.step == 6
+    assert not result.interrupted
     records = read_jsonl(run / "metrics.jsonl")
     assert [r["step"] for r in records] == [2, 4, 6]
     assert RECORD_KEYS <= set(records[0])
     for record in records:
-        assert 0 <= record["D_acc_real"] <= 1 and 0 <= record["D_acc_fake"] <= 1
+        assert 0 <= record["D_acc_real"] <= 1
+        assert 0 <= record["D_acc_fake"] <= 1
         assert record["D_acc"] == pytest.approx((record["D_acc_real"] + record["D_acc_fake"]) / 2)
-        assert 0 < record["D_x"] < 1 and 0 < record["D_G_z"] < 1
-        assert record["grad_norm_D"] > 0 and record["grad_norm_G"] > 0
+        assert 0 < record["D_x"] < 1
+        assert 0 < record["D_G_z"] < 1
+        assert record["grad_norm_D"] > 0
+        assert record["grad_norm_G"] > 0
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["progress.gif", "step-00000003.png", "step-00000006.png"]
     assert (run / "checkpoints" / "last.pt").is_file()
     assert list(run.glob("events.out.tfevents.*"))
@@ -48,7 +52,9 @@ def test_checkpoint_contents(tmp_path):
     assert set(state["optimizers"]) == {"G", "D"}
     assert {"python", "numpy", "torch", "cuda"} <= set(state["rng"])
     assert state["config"]["model"]["arch"] == "book"
-    assert "gangan_version" in state and "data" in state and "ema" in state
+    assert "gangan_version" in state
+    assert "data" in state
+    assert "ema" in state
 
 
 def _strip_timing(records):
@@ -199,7 +205,8 @@ def test_sampling_does_not_depend_on_batch(tmp_path):
     assert not torch.allclose(loaded.sample(4, seed=3), loaded.sample(4, seed=4))
     images = loaded.sample(8, seed=1)
     assert tuple(images.shape) == (8, 1, 28, 28)
-    assert images.min() >= -1 and images.max() <= 1
+    assert images.min() >= -1
+    assert images.max() <= 1
 
 
 def test_training_on_mnist_test_split(tmp_path, mnist_dir):

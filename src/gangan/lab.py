@@ -297,7 +297,7 @@ class LabServer:
             return error.code
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
-        """Wait until /api/status answers with the token.
+        """Wait until /api/status responds to the token with 200.
 
         Raises:
             GanganError: Jupyter exited, or did not answer within timeout_s.
@@ -306,7 +306,7 @@ class LabServer:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise GanganError(
-                    f"JupyterLab exited with status {self.process.returncode} before it answered; "
+                    f"JupyterLab exited with status {self.process.returncode} before it responded; "
                     f"its messages above say why (is port {self.plan.port} taken now?)"
                 )
             try:
@@ -315,7 +315,7 @@ class LabServer:
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 pass
             time.sleep(0.2)
-        raise GanganError(f"JupyterLab did not answer on {self.plan.api_url()} within {timeout_s:.0f} s")
+        raise GanganError(f"JupyterLab did not respond on {self.plan.api_url()} within {timeout_s:.0f} s; check its messages above")
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> int | None:
         """Stop Jupyter (SIGTERM, then SIGKILL after timeout_s) and return its exit status."""

@@ -182,7 +182,7 @@ def _load_stacked(split: str, data_root, download: bool) -> tuple[torch.Tensor, 
     images, labels, source = _load_idx(dataset_spec("mnist"), split, data_root, download)
     generator = torch.Generator().manual_seed(_STACKED_SEED + (split == "test"))
     index = torch.randint(0, images.shape[0], (images.shape[0], 3), generator=generator)
-    stacked = images[index].squeeze(2)  # (N, 3, 28, 28): channel c holds digit index[:, c]
+    stacked = images[index].squeeze(2)  # (N, 3, 28, 28): channel c contains digit index[:, c]
     modes = labels[index[:, 0]] * 100 + labels[index[:, 1]] * 10 + labels[index[:, 2]]
     return stacked.contiguous(), modes, f"{source} (stacked)"
 

@@ -175,7 +175,7 @@ def parse_metrics(text: str) -> list[str]:
 
 @dataclass
 class EvaluationResult:
-    """Scores by name and the provenance that says how they were computed."""
+    """Scores by name, with the provenance that records how they were computed."""
 
     scores: dict
     provenance: dict
@@ -336,7 +336,7 @@ def read_image_folder(folder: str | os.PathLike, channels: int) -> torch.Tensor:
     """Read every image under a folder (sorted, recursive) as uint8 (N, C, H, W), without resizing.
 
     Raises:
-        GanganError: the folder is missing, holds no readable image, or images differ in size.
+        GanganError: the folder is missing, contains no readable image, or images differ in size.
     """
     folder = Path(folder)
     if not folder.is_dir():
