@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -25,7 +25,7 @@ from gangan.config import RunConfig, TrainConfig, save_yaml
 from gangan.data import TensorBatches, load_dataset
 from gangan.errors import GanganError, TrainingDiverged
 from gangan.images import grid_image, save_atomic, save_gif, to_uint8
-from gangan.monitor import Diagnoser, JsonlWriter, TensorBoardWriter, diversity
+from gangan.monitor import Diagnoser, JsonlWriter, TensorBoardWriter, diversity, diversity_within_classes
 from gangan.monitor.writers import truncate_jsonl
 from gangan.training.checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from gangan.training.device import resolve_device
@@ -77,6 +77,77 @@ class _Interval:
         self.count, self.start_step = int(state["count"]), int(state["start_step"])
 
 
+@dataclass
+class _Session:
+    """State of one call of `Trainer.run`: data stream, algorithm, monitors and logs."""
+
+    config: RunConfig
+    checkpoint_path: Path
+    batches: TensorBatches
+    algorithm: Algorithm
+    evaluator: object | None
+    fixed: torch.Tensor
+    real_diversity: float
+    diagnoser: Diagnoser = field(default_factory=Diagnoser)
+    interval: _Interval = field(default_factory=_Interval)
+    step: int = 0
+    saved_config: dict | None = None
+    record: dict | None = None
+    jsonl: JsonlWriter | None = None
+    tensorboard: TensorBoardWriter | None = None
+    started: tuple[float, int] = (0.0, 0)
+
+    def restore(self, device: torch.device) -> None:
+        """Continue from the checkpoint: weights, optimizers, data order, monitors, RNG and step."""
+        state = load_checkpoint(self.checkpoint_path)
+        check_compatible(state, self.config, self.checkpoint_path)
+        self.algorithm.load_state_dict(state)
+        self.batches.load_state_dict(state["data"])
+        self.diagnoser.load_state_dict(state["monitor"])
+        if self.evaluator is not None:
+            self.evaluator.load_state_dict(state.get("evaluator", {}))
+        self.interval.load_state_dict(state["interval"], device)
+        self.fixed = state["fixed"].to(device)
+        restore_rng_state(state["rng"])
+        self.step = int(state["step"])
+        self.saved_config = state["config"]
+
+    def save(self, step: int, path: Path | None = None) -> None:
+        save_checkpoint(
+            {
+                "config": self.config.to_dict(),
+                "step": step,
+                **self.algorithm.state_dict(),
+                "ema": {},
+                "data": self.batches.state_dict(),
+                "monitor": self.diagnoser.state_dict(),
+                "interval": self.interval.state_dict(),
+                "fixed": self.fixed.cpu(),
+                "rng": capture_rng_state(),
+                "evaluator": self.evaluator.state_dict() if self.evaluator is not None else {},
+            },
+            path or self.checkpoint_path,
+        )
+
+    def open_logs(self, run_dir: Path, resume: bool) -> None:
+        self.jsonl = JsonlWriter(run_dir / "metrics.jsonl")
+        # On resume, TensorBoard drops the events that `_forget_after` dropped from metrics.jsonl.
+        log_every = self.config.train.log_every
+        purge_step = None
+        if resume:
+            purge_step = self.step if self.step % log_every else self.step + 1
+        self.tensorboard = TensorBoardWriter(run_dir, purge_step=purge_step)
+        self.started = (time.perf_counter(), self.step)
+
+    def steps_per_second(self, step: int) -> float:
+        started, started_step = self.started
+        return (step - started_step) / max(time.perf_counter() - started, 1e-9)
+
+    def close(self) -> None:
+        self.jsonl.close()
+        self.tensorboard.close()
+
+
 class Trainer:
     """Trains a resolved configuration into a run directory.
 
@@ -126,8 +197,34 @@ class Trainer:
         return signal.signal(signal.SIGINT, on_sigint)
 
     def _run(self) -> TrainResult:
+        session = self._start()
+        train = self.config.train
+        step = session.step
+        try:
+            while step < train.steps:
+                if self._stop_requested:
+                    self._check_finite(session.interval, step)
+                    session.save(step)
+                    logger.info("stopped at step %d; checkpoint saved to %s", step, session.checkpoint_path)
+                    self._write_report()
+                    return TrainResult(self.run_dir, step, True, session.record)
+                real, labels = next(session.batches)
+                session.interval.add(session.algorithm.train_step(real, labels))
+                step += 1
+                self._after_step(session, step)
+                if self.progress is not None:
+                    self.progress(step, session.record)
+        finally:
+            session.close()
+
+        frames = sorted((self.run_dir / "samples").glob("step-*.png"))
+        save_gif(frames, self.run_dir / "samples" / "progress.gif")
+        self._write_report()
+        return TrainResult(self.run_dir, step, False, session.record)
+
+    def _start(self) -> _Session:
+        """Load the data, build the algorithm, restore a checkpoint when resuming, open the logs."""
         cfg, train = self.config, self.config.train
-        checkpoint_path = self.run_dir / "checkpoints" / "last.pt"
         seed_everything(train.seed)
         device = resolve_device(train.device)
 
@@ -141,12 +238,6 @@ class Trainer:
 
         algorithm = build_algorithm(cfg, device)
         algorithm.attach_data(data)
-        # One fixed batch (latents for a GAN), so that grids of different steps compare.
-        fixed = algorithm.fixed_inputs(train.grid_size, train.seed + 1, data.images)
-        real_diversity = self._real_diversity(data.images, train.grid_size, train.seed)
-        diagnoser = Diagnoser()
-        interval = _Interval()
-        step = 0
         # Sample-quality scores every eval_every steps; the evaluation package knows the
         # metrics and draws samples through the algorithm's own sample_z and generate.
         evaluator = None
@@ -154,105 +245,66 @@ class Trainer:
             from gangan.evaluation.training import TrainingEvaluator
 
             evaluator = TrainingEvaluator(cfg, self.run_dir)
-
+        session = _Session(
+            config=cfg,
+            checkpoint_path=self.run_dir / "checkpoints" / "last.pt",
+            batches=batches,
+            algorithm=algorithm,
+            evaluator=evaluator,
+            # One fixed batch (latents for a GAN), so that grids of different steps compare.
+            fixed=algorithm.fixed_inputs(train.grid_size, train.seed + 1, data.images),
+            real_diversity=self._real_diversity(data.images, data.labels, algorithm, train.grid_size, train.seed),
+        )
         if self.resume:
-            state = load_checkpoint(checkpoint_path)
-            check_compatible(state, cfg, checkpoint_path)
-            algorithm.load_state_dict(state)
-            batches.load_state_dict(state["data"])
-            diagnoser.load_state_dict(state["monitor"])
-            if evaluator is not None:
-                evaluator.load_state_dict(state.get("evaluator", {}))
-            interval.load_state_dict(state["interval"], device)
-            fixed = state["fixed"].to(device)
-            restore_rng_state(state["rng"])
-            step = int(state["step"])
-            self._forget_after(step, RunConfig.from_dict(state["config"]).train)
-            logger.info("resumed %s at step %d of %d", self.run_dir, step, train.steps)
+            session.restore(device)
+            self._forget_after(session.step, RunConfig.from_dict(session.saved_config).train)
+            logger.info("resumed %s at step %d of %d", self.run_dir, session.step, train.steps)
         else:
             save_yaml(cfg, self.run_dir / "config.yaml")
+        session.open_logs(self.run_dir, self.resume)
+        return session
 
-        def save(at_step: int, path: Path = checkpoint_path) -> None:
-            save_checkpoint(
-                {
-                    "config": cfg.to_dict(),
-                    "step": at_step,
-                    **algorithm.state_dict(),
-                    "ema": {},
-                    "data": batches.state_dict(),
-                    "monitor": diagnoser.state_dict(),
-                    "interval": interval.state_dict(),
-                    "fixed": fixed.cpu(),
-                    "rng": capture_rng_state(),
-                    "evaluator": evaluator.state_dict() if evaluator is not None else {},
-                },
-                path,
-            )
+    def _after_step(self, session: _Session, step: int) -> None:
+        """Log, evaluate, sample and checkpoint after `step`, as the schedule of the config requires."""
+        train = self.config.train
+        final = step == train.steps
+        session.record = None
+        # Held-out metrics of the algorithm itself (SGAN's test accuracy), at checkpoint steps.
+        evaluation = session.algorithm.evaluate() if step % train.checkpoint_every == 0 or final else {}
+        improved = False
+        if session.evaluator is not None and (step % train.eval_every == 0 or final):
+            scores, improved = session.evaluator.evaluate(session.algorithm, step)
+            evaluation.update(scores)
 
-        jsonl = JsonlWriter(self.run_dir / "metrics.jsonl")
-        # On resume, TensorBoard drops the events that `_forget_after` dropped from metrics.jsonl.
-        purge_step = (step if step % train.log_every else step + 1) if self.resume else None
-        tensorboard = TensorBoardWriter(self.run_dir, purge_step=purge_step)
-        record = None
-        started, started_step = time.perf_counter(), step
-        try:
-            while step < train.steps:
-                if self._stop_requested:
-                    self._check_finite(interval, step)
-                    save(step)
-                    logger.info("stopped at step %d; checkpoint saved to %s", step, checkpoint_path)
-                    self._write_report()
-                    return TrainResult(self.run_dir, step, True, record)
+        saved = False
+        if final and step % train.log_every:
+            # The last step falls between two log steps: checkpoint before its closing record,
+            # with the half-filled interval, so that a run resumed with more steps logs
+            # exactly what an uninterrupted run would.
+            self._check_finite(session.interval, step)
+            session.save(step)
+            saved = True
+        if step % train.log_every == 0 or final:
+            self._check_finite(session.interval, step)
+            record = self._make_record(step, session.interval, session.algorithm, session.fixed,
+                                       session.real_diversity, session.diagnoser)
+            record.update(evaluation)
+            record["steps_per_s"] = session.steps_per_second(step)
+            session.jsonl.write(record)
+            session.tensorboard.write(record)
+            session.record = record
+            if not saved:
+                session.interval.reset(step)
+        elif evaluation:
+            logger.info("step %d: %s", step, ", ".join(f"{k} {v:.4f}" for k, v in evaluation.items()))
 
-                real, labels = next(batches)
-                interval.add(algorithm.train_step(real, labels))
-                step += 1
-                final = step == train.steps
-
-                record = None
-                # Held-out metrics of the algorithm itself (SGAN's test accuracy), at checkpoint steps.
-                evaluation = algorithm.evaluate() if step % train.checkpoint_every == 0 or final else {}
-                improved = False
-                if evaluator is not None and (step % train.eval_every == 0 or final):
-                    scores, improved = evaluator.evaluate(algorithm, step)
-                    evaluation.update(scores)
-                if final and step % train.log_every:
-                    # The last step falls between two log steps: checkpoint before its closing
-                    # record, with the half-filled interval, so that a run resumed with more
-                    # steps logs exactly what an uninterrupted run would.
-                    self._check_finite(interval, step)
-                    save(step)
-                    saved = True
-                else:
-                    saved = False
-                if step % train.log_every == 0 or final:
-                    self._check_finite(interval, step)
-                    record = self._make_record(step, interval, algorithm, fixed, real_diversity, diagnoser)
-                    record.update(evaluation)
-                    record["steps_per_s"] = (step - started_step) / max(time.perf_counter() - started, 1e-9)
-                    jsonl.write(record)
-                    tensorboard.write(record)
-                    if not saved:
-                        interval.reset(step)
-                elif evaluation:
-                    logger.info("step %d: %s", step, ", ".join(f"{k} {v:.4f}" for k, v in evaluation.items()))
-                if step % train.sample_every == 0 or final:
-                    self._write_grid(algorithm, fixed, step, tensorboard)
-                if (step % train.checkpoint_every == 0 or final) and not saved:
-                    self._check_finite(interval, step)
-                    save(step)
-                if improved:
-                    save(step, self.run_dir / "checkpoints" / "best.pt")
-                if self.progress is not None:
-                    self.progress(step, record)
-        finally:
-            jsonl.close()
-            tensorboard.close()
-
-        frames = sorted((self.run_dir / "samples").glob("step-*.png"))
-        save_gif(frames, self.run_dir / "samples" / "progress.gif")
-        self._write_report()
-        return TrainResult(self.run_dir, step, False, record)
+        if step % train.sample_every == 0 or final:
+            self._write_grid(session.algorithm, session.fixed, step, session.tensorboard)
+        if (step % train.checkpoint_every == 0 or final) and not saved:
+            self._check_finite(session.interval, step)
+            session.save(step)
+        if improved:
+            session.save(step, self.run_dir / "checkpoints" / "best.pt")
 
     def _write_report(self) -> None:
         """Write report.html; a failure is logged and never costs the trained run."""
@@ -285,16 +337,29 @@ class Trainer:
             )
 
     @staticmethod
-    def _real_diversity(images: torch.Tensor, n: int, seed: int) -> float:
+    def _real_diversity(images: torch.Tensor, labels: torch.Tensor | None, algorithm: Algorithm, n: int, seed: int) -> float:
+        """Diversity of n random real images; for a conditional G, the mean within each class.
+
+        A conditional grid contains ceil(n / K) images per class, so each class is measured on
+        that many real images of its own, and `_make_record` compares like with like.
+        """
+        generator = torch.Generator().manual_seed(seed + 2)
+        if algorithm.num_classes and labels is not None:
+            per_class = max(2, math.ceil(n / algorithm.num_classes))
+            index = torch.cat([members[torch.randperm(members.shape[0], generator=generator)[:per_class]]
+                               for members in (torch.nonzero(labels == c).squeeze(1) for c in labels.unique())])
+            return diversity_within_classes(images[index].float().div(127.5).sub(1.0), labels[index])
         n = max(2, min(n, images.shape[0]))
-        index = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed + 2))[:n]
+        index = torch.randperm(images.shape[0], generator=generator)[:n]
         return diversity(images[index].float().div(127.5).sub(1.0))
 
     @staticmethod
     def _make_record(step, interval, algorithm, fixed, real_diversity, diagnoser) -> dict:
         record = {"step": step, "interval_start": interval.start_step, **interval.means()}
         if fixed.shape[0] >= 2 and real_diversity > 0:
-            record["diversity_ratio"] = diversity(algorithm.sample_grid(fixed)) / real_diversity
+            images, labels = algorithm.sample_grid(fixed), algorithm.grid_labels(fixed)
+            generated = diversity(images) if labels is None else diversity_within_classes(images, labels)
+            record["diversity_ratio"] = generated / real_diversity
         diagnosis = diagnoser.update(record)
         record["diagnosis"] = diagnosis.state
         record["diagnosis_message"] = diagnosis.message
