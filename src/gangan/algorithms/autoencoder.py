@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gangan.algorithms.base import Algorithm
+from gangan.algorithms.base import Algorithm, adam
 from gangan.errors import GanganError
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class Autoencoder(Algorithm):
         self.likelihood = likelihood
         params = [*self.encoder.parameters(), *self.decoder.parameters()]
         betas = (config.optim.beta1, config.optim.beta2)
-        self.optimizer = torch.optim.Adam(params, lr=config.optim.lr_G, betas=betas)
+        self.optimizer = adam(params, config.optim.lr_G, betas, device)
         self.optimizers = {"autoencoder": self.optimizer}
 
     # -- the model --------------------------------------------------------------------------

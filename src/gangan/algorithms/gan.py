@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from gangan import losses
-from gangan.algorithms.base import Algorithm
+from gangan.algorithms.base import Algorithm, adam
 
 if TYPE_CHECKING:
     from gangan.config import RunConfig
@@ -64,8 +64,8 @@ class GAN(Algorithm):
         self.networks = {"G": self.G, "D": self.D}
         self.z_dim = config.model.z_dim
         betas = (config.optim.beta1, config.optim.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.optim.lr_G, betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.optim.lr_D, betas=betas)
+        self.opt_G = adam(self.G.parameters(), config.optim.lr_G, betas, device)
+        self.opt_D = adam(self.D.parameters(), config.optim.lr_D, betas, device)
         self.optimizers = {"G": self.opt_G, "D": self.opt_D}
         self.generator_loss = losses.GENERATOR_LOSSES[config.model.loss]
 

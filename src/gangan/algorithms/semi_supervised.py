@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gangan import losses
-from gangan.algorithms.base import Algorithm
+from gangan.algorithms.base import Algorithm, adam
 from gangan.algorithms.gan import _grad_norm, adversarial_stats
 from gangan.data import TensorBatches
 from gangan.errors import GanganError
@@ -104,14 +104,14 @@ class SemiSupervisedGAN(Algorithm):
         self.z_dim = config.model.z_dim
         self.num_labels = num_classes
         betas = (config.optim.beta1, config.optim.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=config.optim.lr_G, betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.optim.lr_D, betas=betas)
+        self.opt_G = adam(self.G.parameters(), config.optim.lr_G, betas, device)
+        self.opt_D = adam(self.D.parameters(), config.optim.lr_D, betas, device)
         self.optimizers = {"G": self.opt_G, "D": self.opt_D}
         self.C: nn.Module | None = None
         if config.model.baseline:
             self.C = copy.deepcopy(self.D)
             self.networks["C"] = self.C
-            self.optimizers["C"] = torch.optim.Adam(self.C.parameters(), lr=config.optim.lr_D, betas=betas)
+            self.optimizers["C"] = adam(self.C.parameters(), config.optim.lr_D, betas, device)
         self.generator_loss = losses.GENERATOR_LOSSES[config.model.loss]
         self.labeled_index: torch.Tensor | None = None
         self.labeled: TensorBatches | None = None
