@@ -152,3 +152,30 @@ def test_uniform_samples_are_reproducible(trained_cgan):
     # Equal up to float rounding: matrix products of other batch sizes may sum in another order.
     assert torch.allclose(first, loaded.sample(10, seed=3, batch_size=10), atol=1e-5)
     assert not torch.equal(first, loaded.sample(10, seed=4))
+
+
+def test_diversity_within_classes_sees_per_class_collapse():
+    from gangan.monitor import diversity, diversity_within_classes
+
+    # Two classes, each collapsed to one image: the batch varies, each class does not.
+    images = torch.cat([torch.zeros(4, 1, 8, 8), torch.ones(4, 1, 8, 8)])
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    assert diversity(images) > 0
+    assert diversity_within_classes(images, labels) == 0.0
+
+
+def test_cgan_records_diversity_within_classes(trained_cgan, monkeypatch):
+    from gangan.training import trainer
+
+    run_dir, result = trained_cgan
+    assert result.last_record["diversity_ratio"] > 0
+
+    # A generator that makes one image per class, whatever z: the ratio must be 0.
+    algorithm = load_generator_run(run_dir, "cpu").algorithm
+    fixed = algorithm.fixed_inputs(20, 1, None)
+    monkeypatch.setattr(algorithm, "sample_grid", lambda f: algorithm.grid_labels(f).float().view(-1, 1, 1, 1).expand(-1, 1, 28, 28))
+    interval = trainer._Interval()
+    interval.add({key: torch.tensor(0.5) for key in ("loss_D", "loss_G", "D_acc", "D_acc_real", "D_acc_fake")})
+    record = trainer.Trainer._make_record(6, interval, algorithm, fixed, 1.0, trainer.Diagnoser())
+    assert record["diversity_ratio"] == 0.0
+    assert record["diagnosis"] == "collapse"

@@ -103,9 +103,11 @@ class ConditionalGAN(GAN):
         z = self.sample_z(labels.shape[0], torch.Generator().manual_seed(seed))
         return torch.cat([z, labels.to(z.device, torch.float32).unsqueeze(1)], dim=1)
 
+    def grid_labels(self, fixed: torch.Tensor) -> torch.Tensor:
+        return fixed[:, -1].round().long()
+
     def sample_grid(self, fixed: torch.Tensor) -> torch.Tensor:
-        z, labels = fixed[:, :-1], fixed[:, -1].round().long()
-        return self.generate(z, labels)
+        return self.generate(fixed[:, :-1], self.grid_labels(fixed))
 
     def grid_nrow(self, n: int) -> int | None:
         return n // self.num_classes if n % self.num_classes == 0 else None

@@ -13,3 +13,14 @@ def diversity(images: torch.Tensor) -> float:
     """
     flat = images.detach().float().flatten(1)
     return torch.pdist(flat).mean().item()
+
+
+def diversity_within_classes(images: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean over classes of `diversity` among the images (N, C, H, W) of each class label (N,).
+
+    A conditional generator can collapse to one image per class while its grid as a whole
+    still varies as much as real images. Classes with fewer than two images are skipped.
+    Returns 0.0 when no class has two images.
+    """
+    values = [diversity(images[labels == c]) for c in labels.unique() if int((labels == c).sum()) >= 2]
+    return sum(values) / len(values) if values else 0.0
