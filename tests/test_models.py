@@ -51,3 +51,17 @@ def test_book_dcgan_intermediate_shapes():
 def test_discriminator_rejects_wrong_image_size():
     with pytest.raises(AssertionError, match="expected 28x28 images"):
         BookDiscriminator(1)(torch.zeros(2, 1, 32, 32))
+
+
+def test_tanh_matches_torch_tanh_in_value_and_gradient():
+    from gangan.nn import Tanh
+
+    x = torch.linspace(-12, 12, 5001, dtype=torch.float64).float().requires_grad_(True)
+    reference = x.detach().clone().requires_grad_(True)
+    y = Tanh()(x)
+    expected = torch.tanh(reference)
+    (y * torch.arange(5001.0)).sum().backward()
+    (expected * torch.arange(5001.0)).sum().backward()
+
+    assert torch.allclose(y, expected, atol=3e-7, rtol=0)
+    assert torch.allclose(x.grad, reference.grad, atol=1e-6 * 5001, rtol=1e-5)

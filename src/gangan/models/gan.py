@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from gangan.nn import init_glorot_uniform
+from gangan.nn import Tanh, init_glorot_uniform
 
 
 class MLPGenerator(nn.Module):
@@ -24,7 +24,7 @@ class MLPGenerator(nn.Module):
             nn.Linear(z_dim, hidden),
             nn.LeakyReLU(0.01),
             nn.Linear(hidden, math.prod(image_shape)),
-            nn.Tanh(),
+            Tanh(),
         )
         self.apply(init_glorot_uniform)
 
