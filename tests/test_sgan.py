@@ -153,3 +153,18 @@ def test_classify_rejects_a_run_without_classifier(tmp_path, run_cli):
 def test_labeled_option_is_checked(run_cli, tmp_path):
     code, _, stderr = run_cli("train", "sgan", "-d", "digits", "--labeled", "0", "--out", tmp_path)
     assert code == 1 and "invalid --labeled 0: must be at least 1" in stderr
+
+
+def test_salimans_arch_trains_with_feature_matching_and_noise_only_in_training(tmp_path):
+    config = tiny_config("sgan", "digits", model_arch="salimans", model_labeled=50)
+    assert config.model.feature_matching and config.optim.lr_D == 3e-3
+    run_dir = create_run_dir(tmp_path, "salimans", "sgan", "digits")
+    result = Trainer(config, run_dir).run()
+    assert torch.isfinite(torch.tensor(result.last_record["loss_G"]))
+
+    D = build_algorithm(config, torch.device("cpu")).D
+    images = torch.zeros(4, 1, 8, 8)
+    D.eval()
+    assert torch.equal(D(images), D(images))
+    D.train()
+    assert not torch.equal(D(images), D(images))

@@ -64,6 +64,10 @@ class ModelSpec:
 # rate of 0.0002 and beta1 = 0.5.
 _BOOK = {"optim.lr_G": 1e-3, "optim.lr_D": 1e-3, "optim.beta1": 0.9, "optim.beta2": 0.999}
 _RADFORD = {"optim.lr_G": 2e-4, "optim.lr_D": 2e-4, "optim.beta1": 0.5, "optim.beta2": 0.999}
+# Salimans et al. (2016) train their fully connected semi-supervised GAN with Adam at 0.003,
+# beta1 0.5, batches of 100 and feature matching for G.
+_SALIMANS = {"optim.lr_G": 3e-3, "optim.lr_D": 3e-3, "optim.beta1": 0.5, "optim.beta2": 0.999,
+             "train.batch_size": 100, "model.feature_matching": True}
 # The book's chapter-2 VAE has one hidden layer of 256 units; it uses a 2-D latent for the
 # manifold picture, which --z-dim 2 reproduces. Adam replaces its RMSprop; --lr-g sets the rate.
 _AUTOENCODER = {**_BOOK, "model.hidden": 256, "model.z_dim": 20, "model.width": 32}
@@ -96,8 +100,8 @@ MODELS: dict[str, ModelSpec] = {
             name="sgan",
             description="semi-supervised GAN (chapter 7): D becomes a classifier trained from --labeled images plus unlabelled ones",
             algorithm="sgan",
-            archs={"book": (28,), "radford": (32, 64), "mlp": None},
-            presets={"book": _BOOK, "radford": _RADFORD, "mlp": _BOOK},
+            archs={"book": (28,), "radford": (32, 64), "mlp": None, "salimans": None},
+            presets={"book": _BOOK, "radford": _RADFORD, "mlp": _BOOK, "salimans": _SALIMANS},
         ),
         ModelSpec(
             name="ae",

@@ -9,10 +9,14 @@ the real-vs-fake logit is logsumexp(l), and the unconditional GAN losses apply t
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
 
 from gangan.models.conditional import strip_last_layer
+from gangan.nn import Tanh
 
 
 class SemiSupervisedDiscriminator(nn.Module):
@@ -46,6 +50,62 @@ class SemiSupervisedDiscriminator(nn.Module):
         return self.head(self.dropout(self.features(images).flatten(1)))
 
 
+class GaussianNoise(nn.Module):
+    """Additive Gaussian noise of standard deviation `std` in training mode, and the identity in eval mode."""
+
+    def __init__(self, std: float):
+        super().__init__()
+        self.std = std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.std * torch.randn_like(x) if self.training and self.std > 0 else x
+
+
+class SalimansGenerator(nn.Module):
+    """Salimans et al. (2016) MNIST generator: z -> 500 -> 500 -> C*H*W, BatchNorm and softplus, tanh output.
+
+    The paper ends in a sigmoid for images in [0, 1]; tanh gives gangan's [-1, 1].
+    """
+
+    def __init__(self, z_dim: int, image_shape: tuple[int, int, int]):
+        super().__init__()
+        self.z_dim = z_dim
+        self.image_shape = tuple(image_shape)
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, 500), nn.BatchNorm1d(500), nn.Softplus(),
+            nn.Linear(500, 500), nn.BatchNorm1d(500), nn.Softplus(),
+            nn.Linear(500, math.prod(image_shape)), Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(z.shape[0], *self.image_shape)
+
+
+class SalimansDiscriminator(nn.Module):
+    """Salimans et al. (2016) MNIST discriminator: images -> logits (N,).
+
+    Fully connected 1000 -> 500 -> 250 -> 250 -> 250 with ReLU, Gaussian noise of standard
+    deviation 0.3 on the input and 0.5 after every hidden layer (training mode only), then one
+    output unit, which `SemiSupervisedDiscriminator` replaces by its K-class head. Every
+    linear layer is weight-normalised as in the paper, which bounds the scale of D's features,
+    so that G's feature-matching loss stays meaningful.
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int]):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        layers: list[nn.Module] = [nn.Flatten(), GaussianNoise(0.3)]
+        sizes = [math.prod(image_shape), 1000, 500, 250, 250, 250]
+        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+            layers += [weight_norm(nn.Linear(n_in, n_out)), nn.ReLU(), GaussianNoise(0.5)]
+        layers.append(weight_norm(nn.Linear(sizes[-1], 1)))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        assert images.shape[1:] == self.image_shape, f"expected images of shape (N, {self.image_shape}), got {tuple(images.shape)}"
+        return self.net(images).squeeze(1)
+
+
 def real_fake_logit(class_logits: torch.Tensor) -> torch.Tensor:
     """The real-vs-fake logit log Z(x) = logsumexp over the K class logits (N, K) -> (N,)."""
     return torch.logsumexp(class_logits, dim=1)
@@ -56,8 +116,14 @@ def build_sgan_networks(config, num_classes: int) -> dict[str, nn.Module]:
     from gangan.models.conditional import unconditional_networks
 
     model, channels, size = config.model, config.data.channels, config.data.image_size
+    shape = (channels, size, size)
+    if model.arch == "salimans":
+        # Noise layers inside D regularise it, in place of the dropout before the head.
+        D = SemiSupervisedDiscriminator(SalimansDiscriminator(shape), num_classes, shape, dropout=0.0)
+        D.head = weight_norm(D.head)
+        return {"G": SalimansGenerator(model.z_dim, shape), "D": D}
     G, D_base = unconditional_networks(model.arch, model.z_dim, channels, size, model.hidden, model.width)
-    # The fully connected D follows Salimans et al.'s MLP and gets input noise; the
-    # convolutional ones follow the book, which uses dropout alone.
+    # The book's one-hidden-layer D gets input noise as in Salimans et al.; the convolutional
+    # ones follow the book, which uses dropout alone.
     input_noise = 0.3 if model.arch == "mlp" else 0.0
-    return {"G": G, "D": SemiSupervisedDiscriminator(D_base, num_classes, (channels, size, size), input_noise=input_noise)}
+    return {"G": G, "D": SemiSupervisedDiscriminator(D_base, num_classes, shape, input_noise=input_noise)}
