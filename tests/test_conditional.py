@@ -179,3 +179,24 @@ def test_cgan_records_diversity_within_classes(trained_cgan, monkeypatch):
     record = trainer.Trainer._make_record(6, interval, algorithm, fixed, 1.0, trainer.Diagnoser())
     assert record["diversity_ratio"] == 0.0
     assert record["diagnosis"] == "collapse"
+    assert "--mode-seeking 1" in record["diagnosis_message"]
+
+
+def test_mode_seeking_loss_penalises_images_that_ignore_z():
+    from gangan.algorithms.conditional import mode_seeking_loss
+
+    z = torch.randn(8, 4, generator=torch.Generator().manual_seed(0))
+    same = torch.zeros(8, 1, 2, 2)
+    varied = z[:, :4].view(8, 1, 2, 2)
+    assert mode_seeking_loss(z, same) > 1e4
+    assert torch.isclose(mode_seeking_loss(z, varied), torch.tensor(1.0), atol=1e-4)
+
+
+def test_mode_seeking_step_logs_its_term_and_rejects_negative_weight(run_cli, tmp_path):
+    algorithm = build_algorithm(tiny_config("cgan", "digits", model_arch="mlp", model_mode_seeking=1.0), torch.device("cpu"))
+    stats = algorithm.train_step(torch.zeros(16, 1, 8, 8), torch.arange(16) % 10)
+    assert stats["loss_mode_seeking"] > 0
+
+    code, _, err = run_cli("train", "cgan", "--dataset", "digits", "--mode-seeking", "-1", "--out", str(tmp_path))
+    assert code != 0
+    assert "--mode-seeking" in err

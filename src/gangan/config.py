@@ -54,6 +54,7 @@ class ModelConfig:
     labeled: int = _option(100, "--labeled", "labelled training images of sgan, the same number per class", minimum=1)
     baseline: bool = _option(False, "--baseline", "sgan: also train the same classifier on the labelled images alone")
     feature_matching: bool = _option(False, "--feature-matching", "sgan: train G to match the mean D features of real images (Salimans et al. 2016)")
+    mode_seeking: float = _option(0.0, "--mode-seeking", "cgan: weight of the mode-seeking term that keeps samples of one class apart (Mao et al. 2019)", minimum=0.0)
 
 
 @dataclass

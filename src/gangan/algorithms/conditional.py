@@ -16,6 +16,20 @@ if TYPE_CHECKING:
     from gangan.config import RunConfig
 
 
+def mode_seeking_loss(z: torch.Tensor, images: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Mode-seeking term of Mao et al. (2019): pairs of images for the same class should differ as much as their z.
+
+    The batch is split into two halves paired row by row (same labels). The term is
+    1 / (mean |G(z1) - G(z2)| / mean |z1 - z2| + eps), added to the generator loss. It is
+    large when two latents of one class give nearly the same image, which is what a
+    conditional G that ignores z does.
+    """
+    half = z.shape[0] // 2
+    image_distance = (images[:half] - images[half:2 * half]).abs().mean()
+    z_distance = (z[:half] - z[half:2 * half]).abs().mean()
+    return 1.0 / (image_distance / z_distance + eps)
+
+
 class ConditionalGAN(GAN):
     """Conditional GAN (Mirza & Osindero 2014) with the optimizers and losses of `GAN`.
 
@@ -35,6 +49,7 @@ class ConditionalGAN(GAN):
     def __init__(self, G: nn.Module, D: nn.Module, config: RunConfig, device: torch.device, num_classes: int):
         super().__init__(G, D, config, device)
         self.num_classes = num_classes
+        self.mode_seeking = config.model.mode_seeking
 
     def attach_data(self, data) -> None:
         if data.labels is None:
@@ -81,15 +96,25 @@ class ConditionalGAN(GAN):
         # 2. Generator: new z and new labels, D frozen; G must fool D for the class it was given.
         D.requires_grad_(False)
         gen_labels = self.sample_labels(batch)
-        fake_logits_G = D(G(torch.randn(batch, self.z_dim, device=self.device), gen_labels), gen_labels)
-        loss_G = self.generator_loss(fake_logits_G)
+        z = torch.randn(batch, self.z_dim, device=self.device)
+        if self.mode_seeking > 0:
+            # The second half repeats the first half's labels, so each pair shares a class.
+            half = batch // 2
+            gen_labels[half:2 * half] = gen_labels[:half]
+        fake_G = G(z, gen_labels)
+        loss_G = self.generator_loss(D(fake_G, gen_labels))
+        stats = {}
+        if self.mode_seeking > 0:
+            loss_mode_seeking = mode_seeking_loss(z, fake_G)
+            loss_G = loss_G + self.mode_seeking * loss_mode_seeking
+            stats["loss_mode_seeking"] = loss_mode_seeking.detach()
         self.opt_G.zero_grad(set_to_none=True)
         loss_G.backward()
         grad_norm_G = _grad_norm(G)
         self.opt_G.step()
         D.requires_grad_(True)
 
-        return adversarial_stats(loss_D, loss_G, real_logits, fake_logits, grad_norm_D, grad_norm_G)
+        return {**adversarial_stats(loss_D, loss_G, real_logits, fake_logits, grad_norm_D, grad_norm_G), **stats}
 
     def fixed_inputs(self, n: int, seed: int, images: torch.Tensor) -> torch.Tensor:
         """Return ceil(n / K) latents per class, class by class, as one tensor (K * ceil(n / K), z_dim + 1).

@@ -53,6 +53,7 @@ def train(
     labeled: Optional[int] = typer.Option(None, help="sgan: labelled training images, the same number per class (default 100)."),
     baseline: Optional[bool] = typer.Option(None, "--baseline/--no-baseline", help="sgan: also train the same classifier on the labelled images alone, for comparison."),
     feature_matching: Optional[bool] = typer.Option(None, "--feature-matching/--no-feature-matching", help="sgan: train G to match the mean D features of real images (Salimans et al. 2016) instead of fooling D."),
+    mode_seeking: Optional[float] = typer.Option(None, "--mode-seeking", help="cgan: weight of the mode-seeking term (Mao et al. 2019) that keeps a class's samples apart, against one image per class (default: 0, off)."),
     log_every: Optional[int] = typer.Option(None, help="Steps between metric records."),
     sample_every: Optional[int] = typer.Option(None, help="Steps between sample grids."),
     checkpoint_every: Optional[int] = typer.Option(None, help="Steps between checkpoints."),
@@ -85,7 +86,7 @@ def train(
         "model.z_dim": z_dim, "model.loss": loss, "model.arch": arch, "model.hidden": hidden, "model.width": width,
         "model.likelihood": likelihood, "model.beta": beta,
         "model.conditioning": d_conditioning, "model.labeled": labeled, "model.baseline": baseline,
-        "model.feature_matching": feature_matching,
+        "model.feature_matching": feature_matching, "model.mode_seeking": mode_seeking,
     }
     given = {key: value for key, value in overrides.items() if value is not None}
 

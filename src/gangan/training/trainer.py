@@ -363,6 +363,8 @@ class Trainer:
         diagnosis = diagnoser.update(record)
         record["diagnosis"] = diagnosis.state
         record["diagnosis_message"] = diagnosis.message
+        if diagnosis.state == "collapse" and getattr(algorithm, "mode_seeking", None) == 0:
+            record["diagnosis_message"] += " within each class; --mode-seeking 1 counters this"
         return record
 
     def _write_grid(self, algorithm: Algorithm, fixed: torch.Tensor, step: int, tensorboard: TensorBoardWriter) -> None:
