@@ -19,6 +19,10 @@ def test_train_sample_resume(run_cli, tmp_path):
     assert code == 0, err
     assert len(list((tmp_path / "each").glob("*.png"))) == 3
 
+    code, out, err = run_cli("train", "--resume", run / "checkpoints" / "last.pt", "--steps", "6")
+    assert code != 0
+    assert f"use --resume {run}" in err
+
     code, out, err = run_cli("train", "--resume", run, "--steps", "6")
     assert code == 0, err
     assert [r["step"] for r in read_jsonl(run / "metrics.jsonl")] == [2, 4, 6]

@@ -168,3 +168,15 @@ def test_salimans_arch_trains_with_feature_matching_and_noise_only_in_training(t
     assert torch.equal(D(images), D(images))
     D.train()
     assert not torch.equal(D(images), D(images))
+
+
+def test_test_accuracy_reaches_records_when_checkpoints_fall_between_log_steps(tmp_path):
+    from gangan.monitor.writers import read_jsonl
+
+    # log_every 2 and checkpoint_every 3: the checkpoint at step 3 falls inside the interval
+    # that ends at step 4, so that record carries the test accuracy, as does the final one.
+    _, run_dir = _run(tmp_path, "between", 6)
+    records = {record["step"]: record for record in read_jsonl(run_dir / "metrics.jsonl")}
+    assert "test_acc" not in records[2]
+    assert 0 <= records[4]["test_acc"] <= 1
+    assert 0 <= records[6]["test_acc"] <= 1

@@ -58,7 +58,10 @@ def choose_labeled(labels: torch.Tensor, n_labeled: int, num_classes: int, seed:
     """
     total = labels.shape[0]
     if n_labeled > total:
-        raise GanganError(f"invalid --labeled {n_labeled}: the training data contains only {total} images")
+        raise GanganError(
+            f"invalid --labeled {n_labeled}: the training data contains only {total} images; "
+            f"use at most {total - total % num_classes}, a multiple of the {num_classes} classes"
+        )
     if n_labeled % num_classes != 0:
         lower = max(num_classes, n_labeled - n_labeled % num_classes)
         raise GanganError(

@@ -100,9 +100,11 @@ def train(
             flags = ", ".join(option_flag(key) for key in fixed)
             raise GanganError(f"{flags} cannot change when resuming; only --steps, --log-every, --sample-every, --checkpoint-every, --device, --eval-every and --eval-n can")
         run_dir = resume
+        if run_dir.is_file() and run_dir.parent.name == "checkpoints":
+            raise GanganError(f"--resume takes a run directory, not a checkpoint file: use --resume {run_dir.parent.parent}")
         state = load_checkpoint(run_dir / "checkpoints" / "last.pt") if run_dir.is_dir() else None
         if state is None:
-            raise GanganError(f"run directory not found: {run_dir}")
+            raise GanganError(f"run directory not found: {run_dir}; pass the folder that `gangan train` created, such as runs/<name>")
         run_config = RunConfig.from_dict(state["config"], source=str(run_dir))
         from gangan.config import apply_overrides
 

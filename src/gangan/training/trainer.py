@@ -268,9 +268,13 @@ class Trainer:
         """Log, evaluate, sample and checkpoint after `step`, as the schedule of the config requires."""
         train = self.config.train
         final = step == train.steps
+        log_step = step % train.log_every == 0 or final
         session.record = None
-        # Held-out metrics of the algorithm itself (SGAN's test accuracy), at checkpoint steps.
-        evaluation = session.algorithm.evaluate() if step % train.checkpoint_every == 0 or final else {}
+        # Held-out metrics of the algorithm itself (SGAN's test accuracy) go into the record of
+        # every log interval that contains a checkpoint step, measured at its end.
+        evaluation = {}
+        if log_step and (final or step // train.checkpoint_every > session.interval.start_step // train.checkpoint_every):
+            evaluation = session.algorithm.evaluate()
         improved = False
         if session.evaluator is not None and (step % train.eval_every == 0 or final):
             scores, improved = session.evaluator.evaluate(session.algorithm, step)
@@ -284,7 +288,7 @@ class Trainer:
             self._check_finite(session.interval, step)
             session.save(step)
             saved = True
-        if step % train.log_every == 0 or final:
+        if log_step:
             self._check_finite(session.interval, step)
             record = self._make_record(step, session.interval, session.algorithm, session.fixed,
                                        session.real_diversity, session.diagnoser)
@@ -295,8 +299,6 @@ class Trainer:
             session.record = record
             if not saved:
                 session.interval.reset(step)
-        elif evaluation:
-            logger.info("step %d: %s", step, ", ".join(f"{k} {v:.4f}" for k, v in evaluation.items()))
 
         if step % train.sample_every == 0 or final:
             self._write_grid(session.algorithm, session.fixed, step, session.tensorboard)
