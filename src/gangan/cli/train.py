@@ -177,6 +177,11 @@ def _loss_name(cfg) -> str:
         return f"negative ELBO loss ({cfg.model.likelihood} likelihood, beta {cfg.model.beta:g})"
     if kind == "autoencoder":
         return f"{cfg.model.likelihood} reconstruction loss"
+    if kind == "cgan":
+        mode_seeking = f", mode seeking {cfg.model.mode_seeking:g}" if cfg.model.mode_seeking else ""
+        return f"{cfg.model.loss} loss, {cfg.model.conditioning} discriminator{mode_seeking}"
+    if kind == "sgan" and cfg.model.feature_matching:
+        return "feature-matching loss for G"
     return f"{cfg.model.loss} loss"
 
 
