@@ -66,7 +66,7 @@ def time_steps(next_batch, algorithm, steps: int, warmup: int, device) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def measure(model: str, dataset: str, split: str, steps: int, repeats: int, device: torch.device) -> dict:
+def measure(model: str, dataset: str, split: str, steps: int, repeats: int, device: torch.device, warmup: int) -> dict:
     config = resolve_config(model, None, {"data.dataset": dataset, "data.split": split, "train.device": device.type})
     data = load_dataset(dataset, split, image_size=config.data.image_size, channels=config.data.channels)
     batch_size = config.train.batch_size
@@ -75,7 +75,7 @@ def measure(model: str, dataset: str, split: str, steps: int, repeats: int, devi
         torch.manual_seed(0)
         algorithm = build_algorithm(config, device)
         batches = TensorBatches(data.images.to(device), data.labels.to(device), batch_size, seed=0)
-        results["gangan"].append(time_steps(lambda: next(batches), algorithm, steps, 5, device))
+        results["gangan"].append(time_steps(lambda: next(batches), algorithm, steps, warmup, device))
         for workers in (0, 2):
             torch.manual_seed(0)
             algorithm = build_algorithm(config, device)
@@ -83,7 +83,7 @@ def measure(model: str, dataset: str, split: str, steps: int, repeats: int, devi
                                 drop_last=True, num_workers=workers, persistent_workers=workers > 0,
                                 pin_memory=device.type == "cuda")
             stream = _endless(loader)
-            results[f"dataloader-{workers}"].append(time_steps(lambda: next(stream), algorithm, steps, 5, device))
+            results[f"dataloader-{workers}"].append(time_steps(lambda: next(stream), algorithm, steps, warmup, device))
             del stream, loader
     medians = {name: statistics.median(values) for name, values in results.items()}
     baseline = max(medians["dataloader-0"], medians["dataloader-2"])
@@ -95,16 +95,16 @@ def main() -> None:
     parser.add_argument("--dataset", default="fashion-mnist")
     parser.add_argument("--split", default="train")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--gan-steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--gan-steps", type=int, default=1000)
     parser.add_argument("--dcgan-steps", type=int, default=20)
     parser.add_argument("--write", type=Path, help="Markdown file whose throughput section is replaced with the results.")
     args = parser.parse_args()
     device = torch.device(args.device)
 
     rows = [
-        measure("gan", args.dataset, args.split, args.gan_steps, args.repeats, device),
-        measure("dcgan", args.dataset, args.split, args.dcgan_steps, args.repeats, device),
+        measure("gan", args.dataset, args.split, args.gan_steps, args.repeats, device, warmup=50),
+        measure("dcgan", args.dataset, args.split, args.dcgan_steps, args.repeats, device, warmup=5),
     ]
     header = "| model | gangan steps/s | DataLoader, 0 workers | DataLoader, 2 workers | ratio (gangan / faster DataLoader) |\n|---|---|---|---|---|"
     lines = [f"| {r['model']} | {r['gangan']:.1f} | {r['dataloader-0']:.1f} | {r['dataloader-2']:.1f} | {r['ratio']:.2f}x |" for r in rows]
