@@ -98,6 +98,11 @@ def trained_cgan(tmp_path_factory):
     return run_dir, result
 
 
+def _image_size(run_dir) -> int:
+    """Side length of the fixture run's images: 28 on the MNIST test split, 8 on digits."""
+    return load_generator_run(run_dir, "cpu").config.data.image_size
+
+
 def test_a_few_training_steps_write_a_run(trained_cgan):
     run_dir, result = trained_cgan
     assert result.step == 6
@@ -107,19 +112,21 @@ def test_a_few_training_steps_write_a_run(trained_cgan):
         assert 0 <= record["D_acc"] <= 1 and torch.isfinite(torch.tensor(record["loss_G"]))
     from PIL import Image
 
-    # grid_size 16 -> 2 images per class -> 2 per row, 10 rows of 28x28 with 2-pixel padding.
+    # grid_size 16 -> 2 images per class -> 2 per row, 10 rows, with 2-pixel padding.
+    cell = _image_size(run_dir) + 2
     grid = Image.open(run_dir / "samples" / "step-00000006.png")
-    assert grid.size == (2 * 30 + 2, 10 * 30 + 2)
+    assert grid.size == (2 * cell + 2, 10 * cell + 2)
 
 
 def test_sample_classes_gives_the_requested_rows_in_order(trained_cgan):
     run_dir, _ = trained_cgan
     loaded = load_generator_run(run_dir, "cpu")
+    size = _image_size(run_dir)
     rows = loaded.sample_classes([7, 0, 3], per_class=4, seed=5)
-    assert rows.shape == (12, 1, 28, 28)
+    assert rows.shape == (12, 1, size, size)
     # Each row equals the images generated for that class directly, in the requested order.
     everything = loaded.sample_classes(None, per_class=4, seed=5)
-    assert everything.shape == (40, 1, 28, 28)
+    assert everything.shape == (40, 1, size, size)
     for row, c in enumerate([7, 0, 3]):
         assert torch.equal(rows[4 * row : 4 * row + 4], everything[4 * c : 4 * c + 4])
     # Class 7's images differ from class 0's: the label reaches G.
@@ -138,7 +145,8 @@ def test_sample_cli_by_label(trained_cgan, run_cli, tmp_path):
     assert "15 images" in stdout
     from PIL import Image
 
-    assert Image.open(out).size == (5 * 30 + 2, 3 * 30 + 2)
+    cell = _image_size(run_dir) + 2
+    assert Image.open(out).size == (5 * cell + 2, 3 * cell + 2)
     code, _, stderr = run_cli("sample", run_dir, "--labels", "0,10", "--out", out, "--device", "cpu")
     assert code == 1 and "unknown label 10" in stderr and "0-9" in stderr
     code, _, stderr = run_cli("sample", run_dir, "--labels", "zero", "--out", out, "--device", "cpu")
