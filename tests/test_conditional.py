@@ -200,7 +200,7 @@ def test_mode_seeking_loss_penalises_images_that_ignore_z():
     assert torch.isclose(mode_seeking_loss(z, varied), torch.tensor(1.0), atol=1e-4)
 
 
-def test_mode_seeking_step_logs_its_term_and_rejects_negative_weight(run_cli, tmp_path):
+def test_mode_seeking_term_logged_and_validated(run_cli, tmp_path):
     algorithm = build_algorithm(tiny_config("cgan", "digits", model_arch="mlp", model_mode_seeking=1.0), torch.device("cpu"))
     stats = algorithm.train_step(torch.zeros(16, 1, 8, 8), torch.arange(16) % 10)
     assert stats["loss_mode_seeking"] > 0

@@ -155,7 +155,7 @@ def test_labeled_option_is_checked(run_cli, tmp_path):
     assert code == 1 and "invalid --labeled 0: must be at least 1" in stderr
 
 
-def test_salimans_arch_trains_with_feature_matching_and_noise_only_in_training(tmp_path):
+def test_salimans_arch_noise_in_training_only(tmp_path):
     config = tiny_config("sgan", "digits", model_arch="salimans", model_labeled=50)
     assert config.model.feature_matching and config.optim.lr_D == 3e-3
     run_dir = create_run_dir(tmp_path, "salimans", "sgan", "digits")
@@ -170,7 +170,7 @@ def test_salimans_arch_trains_with_feature_matching_and_noise_only_in_training(t
     assert not torch.equal(D(images), D(images))
 
 
-def test_test_accuracy_reaches_records_when_checkpoints_fall_between_log_steps(tmp_path):
+def test_test_accuracy_for_checkpoint_between_logs(tmp_path):
     from gangan.monitor.writers import read_jsonl
 
     # log_every 2 and checkpoint_every 3: the checkpoint at step 3 falls inside the interval
