@@ -69,3 +69,13 @@ def test_label_metric_needs_a_conditional_run(tmp_path, digits_classifier):
     Trainer(config, run_dir).run()
     with pytest.raises(GanganError, match="--metrics labels scores a conditional generator: evaluate a cgan run"):
         evaluate_run(run_dir, ["labels"], n=50, classifier_path=digits_classifier)
+
+
+def test_evaluate_cli_prints_each_class(tmp_path, digits_classifier, run_cli):
+    run_dir = create_run_dir(tmp_path, "run", "cgan", "digits")
+    Trainer(tiny_config("cgan", "digits"), run_dir).run()
+
+    code, out, err = run_cli("evaluate", run_dir, "--metrics", "labels", "--n", "100", "--classifier", digits_classifier, "--device", "cpu")
+    assert code == 0, err
+    assert "label accuracy" in out
+    assert "9 (9)" in out

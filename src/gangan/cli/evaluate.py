@@ -30,6 +30,26 @@ _SHOWN = [
 ]
 
 
+def _per_class_table(scores: dict, dataset: str) -> Table:
+    """Table of the label accuracy and, when measured, the FID of each requested class."""
+    from gangan.data import dataset_spec
+
+    names = dataset_spec(dataset).class_names or ()
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("class")
+    table.add_column("label accuracy", justify="right")
+    fids = scores.get("fid_per_class")
+    if fids is not None:
+        table.add_column("FID", justify="right")
+    for c, accuracy in enumerate(scores["label_accuracy_per_class"]):
+        name = f"{c} ({names[c]})" if c < len(names) else str(c)
+        row = [name, f"{accuracy:.1%}"]
+        if fids is not None:
+            row.append("n/a" if fids[c] is None else f"{fids[c]:.3f}")
+        table.add_row(*row)
+    return table
+
+
 def _scores_table(scores: dict) -> Table:
     table = Table(show_header=True, header_style="bold")
     table.add_column("metric")
@@ -92,6 +112,8 @@ def evaluate(
         record_path = out or run_dir_of(checkpoint) / "evaluations.jsonl"
 
     console.print(_scores_table(result.scores))
+    if "label_accuracy_per_class" in result.scores:
+        console.print(_per_class_table(result.scores, run_dataset))
     if "class_shares" in result.scores:
         # Stacked MNIST has 1,000 classes: show the ten largest shares instead of all of them.
         shares = list(enumerate(result.scores["class_shares"]))
