@@ -162,7 +162,7 @@ def test_uniform_samples_are_reproducible(trained_cgan):
     assert not torch.equal(first, loaded.sample(10, seed=4))
 
 
-def test_diversity_within_classes_sees_per_class_collapse():
+def test_within_class_diversity_sees_collapse():
     from gangan.monitor import diversity, diversity_within_classes
 
     # Two classes, each collapsed to one image: the batch varies, each class does not.
@@ -190,7 +190,7 @@ def test_cgan_records_diversity_within_classes(trained_cgan, monkeypatch):
     assert "--mode-seeking 1" in record["diagnosis_message"]
 
 
-def test_mode_seeking_loss_penalises_images_that_ignore_z():
+def test_mode_seeking_loss_values():
     from gangan.algorithms.conditional import mode_seeking_loss
 
     z = torch.randn(8, 4, generator=torch.Generator().manual_seed(0))

@@ -53,7 +53,7 @@ def test_discriminator_rejects_wrong_image_size():
         BookDiscriminator(1)(torch.zeros(2, 1, 32, 32))
 
 
-def test_tanh_matches_torch_tanh_in_value_and_gradient():
+def test_tanh_matches_torch_tanh():
     from gangan.nn import Tanh
 
     x = torch.linspace(-12, 12, 5001, dtype=torch.float64).float().requires_grad_(True)

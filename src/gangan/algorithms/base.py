@@ -9,12 +9,12 @@ from torch import nn
 
 
 def adam(params: Iterable[nn.Parameter], lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
-    """Adam with the fused kernel where PyTorch has one for the device (CPU and CUDA).
+    """Build Adam with the fused kernel where PyTorch has one for the device (CPU and CUDA).
 
     The fused kernel updates all parameters of the optimizer in one pass instead of about ten
     elementwise operations per parameter. The update rule and the state_dict layout are the
-    same, so checkpoints resume with either implementation. For the book's `gan` at
-    batch 128 it saves about a fifth of the step time on a 2-core CPU.
+    same, so checkpoints resume with either implementation. For the book's `gan` at batch
+    128 it took the step from 4.0 to 3.7 ms on the 2-core CPU of docs/benchmarks.md.
     """
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type in ("cpu", "cuda"))
 
@@ -33,6 +33,8 @@ class Algorithm:
     device: torch.device
     # Classes G can be asked for (cgan); None for a generator that takes no label.
     num_classes: int | None = None
+    # Appended to the collapse diagnosis when the algorithm has an option against collapse.
+    collapse_hint: str | None = None
 
     def attach_data(self, data) -> None:
         """Receive the training data (a `gangan.data.ImageData`, uint8 on the CPU) before the first step.

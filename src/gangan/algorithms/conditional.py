@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def mode_seeking_loss(z: torch.Tensor, images: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Mode-seeking term of Mao et al. (2019): pairs of images for the same class should differ as much as their z.
+    """Return the mode-seeking term of Mao et al. (2019), which asks images of one class to differ as much as their z.
 
     The batch is split into two halves paired row by row (same labels). The term is
     1 / (mean |G(z1) - G(z2)| / mean |z1 - z2| + eps), added to the generator loss. It is
@@ -50,6 +50,8 @@ class ConditionalGAN(GAN):
         super().__init__(G, D, config, device)
         self.num_classes = num_classes
         self.mode_seeking = config.model.mode_seeking
+        if self.mode_seeking == 0:
+            self.collapse_hint = " within each class. Pass --mode-seeking 1 to counter it"
 
     def attach_data(self, data) -> None:
         if data.labels is None:

@@ -16,7 +16,7 @@ def diversity(images: torch.Tensor) -> float:
 
 
 def diversity_within_classes(images: torch.Tensor, labels: torch.Tensor) -> float:
-    """Mean over classes of `diversity` among the images (N, C, H, W) of each class label (N,).
+    """Return the mean over classes of `diversity` among the images (N, C, H, W) of each label (N,).
 
     A conditional generator can collapse to one image per class while its grid as a whole
     still varies as much as real images. Classes with fewer than two images are skipped.

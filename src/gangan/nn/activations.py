@@ -7,7 +7,7 @@ from torch import nn
 
 
 class _SigmoidTanh(torch.autograd.Function):
-    """tanh as 2 * sigmoid(2x) - 1 in the forward pass, with PyTorch's tanh backward (1 - y^2) from the output."""
+    """Autograd function: tanh as 2 * sigmoid(2x) - 1 forward, PyTorch's tanh backward (1 - y^2) from the output."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:

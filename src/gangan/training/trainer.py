@@ -340,7 +340,7 @@ class Trainer:
 
     @staticmethod
     def _real_diversity(images: torch.Tensor, labels: torch.Tensor | None, algorithm: Algorithm, n: int, seed: int) -> float:
-        """Diversity of n random real images; for a conditional G, the mean within each class.
+        """Return the diversity of n random real images, or for a conditional G the mean within each class.
 
         A conditional grid contains ceil(n / K) images per class, so each class is measured on
         that many real images of its own, and `_make_record` compares like with like.
@@ -348,8 +348,11 @@ class Trainer:
         generator = torch.Generator().manual_seed(seed + 2)
         if algorithm.num_classes and labels is not None:
             per_class = max(2, math.ceil(n / algorithm.num_classes))
-            index = torch.cat([members[torch.randperm(members.shape[0], generator=generator)[:per_class]]
-                               for members in (torch.nonzero(labels == c).squeeze(1) for c in labels.unique())])
+            chosen = []
+            for c in labels.unique():
+                members = torch.nonzero(labels == c).squeeze(1)
+                chosen.append(members[torch.randperm(members.shape[0], generator=generator)[:per_class]])
+            index = torch.cat(chosen)
             return diversity_within_classes(images[index].float().div(127.5).sub(1.0), labels[index])
         n = max(2, min(n, images.shape[0]))
         index = torch.randperm(images.shape[0], generator=generator)[:n]
@@ -365,8 +368,8 @@ class Trainer:
         diagnosis = diagnoser.update(record)
         record["diagnosis"] = diagnosis.state
         record["diagnosis_message"] = diagnosis.message
-        if diagnosis.state == "collapse" and getattr(algorithm, "mode_seeking", None) == 0:
-            record["diagnosis_message"] += " within each class; --mode-seeking 1 counters this"
+        if diagnosis.state == "collapse" and algorithm.collapse_hint:
+            record["diagnosis_message"] += algorithm.collapse_hint
         return record
 
     def _write_grid(self, algorithm: Algorithm, fixed: torch.Tensor, step: int, tensorboard: TensorBoardWriter) -> None:
