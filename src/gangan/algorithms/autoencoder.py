@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gangan.algorithms.base import Algorithm, adam
+from gangan.algorithms.base import Algorithm, grad_norm
+from gangan.algorithms.optim import adam
 from gangan.errors import GanganError
 
 if TYPE_CHECKING:
@@ -68,11 +69,6 @@ def params_to_images(params: torch.Tensor, likelihood: str) -> torch.Tensor:
     if likelihood == "bernoulli":
         return torch.sigmoid(params) * 2.0 - 1.0
     return torch.tanh(params)
-
-
-def _grad_norm(modules: list[nn.Module]) -> torch.Tensor:
-    grads = [p.grad for module in modules for p in module.parameters() if p.grad is not None]
-    return torch.nn.utils.get_total_norm(grads)
 
 
 def grid_count(n: int) -> int:
@@ -161,13 +157,13 @@ class Autoencoder(Algorithm):
         loss = self.loss(terms)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = _grad_norm([self.encoder, self.decoder])
+        norm = grad_norm([*self.encoder.parameters(), *self.decoder.parameters()])
         self.optimizer.step()
 
         stats = {"loss": loss.detach(), "recon": terms["recon"].detach().mean()}
         if "kl" in terms:
             stats["kl"] = terms["kl"].detach().mean()
-        stats["grad_norm"] = grad_norm
+        stats["grad_norm"] = norm
         return stats
 
     # -- codes, images and grids ------------------------------------------------------------

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from gangan import losses
-from gangan.algorithms.gan import GAN, _grad_norm, adversarial_stats
+from gangan.algorithms.base import frozen, grad_norm
+from gangan.algorithms.gan import GAN, adversarial_stats
 from gangan.errors import GanganError
 
 if TYPE_CHECKING:
@@ -83,7 +84,6 @@ class ConditionalGAN(GAN):
         batch = real.shape[0]
 
         # 1. Discriminator: real images with their labels, fakes made for uniformly drawn labels.
-        D.requires_grad_(True)
         fake_labels = self.sample_labels(batch)
         with torch.no_grad():
             fake = G(torch.randn(batch, self.z_dim, device=self.device), fake_labels)
@@ -92,29 +92,28 @@ class ConditionalGAN(GAN):
         loss_D = losses.discriminator_loss(real_logits, fake_logits)
         self.opt_D.zero_grad(set_to_none=True)
         loss_D.backward()
-        grad_norm_D = _grad_norm(D)
+        grad_norm_D = grad_norm(self.D_params)
         self.opt_D.step()
 
         # 2. Generator: new z and new labels, D frozen; G must fool D for the class it was given.
-        D.requires_grad_(False)
         gen_labels = self.sample_labels(batch)
         z = torch.randn(batch, self.z_dim, device=self.device)
         if self.mode_seeking > 0:
             # The second half repeats the first half's labels, so each pair shares a class.
             half = batch // 2
             gen_labels[half:2 * half] = gen_labels[:half]
-        fake_G = G(z, gen_labels)
-        loss_G = self.generator_loss(D(fake_G, gen_labels))
         stats = {}
-        if self.mode_seeking > 0:
-            loss_mode_seeking = mode_seeking_loss(z, fake_G)
-            loss_G = loss_G + self.mode_seeking * loss_mode_seeking
-            stats["loss_mode_seeking"] = loss_mode_seeking.detach()
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_G.backward()
-        grad_norm_G = _grad_norm(G)
+        with frozen(self.D_params):
+            fake_G = G(z, gen_labels)
+            loss_G = self.generator_loss(D(fake_G, gen_labels))
+            if self.mode_seeking > 0:
+                loss_mode_seeking = mode_seeking_loss(z, fake_G)
+                loss_G = loss_G + self.mode_seeking * loss_mode_seeking
+                stats["loss_mode_seeking"] = loss_mode_seeking.detach()
+            self.opt_G.zero_grad(set_to_none=True)
+            loss_G.backward()
+        grad_norm_G = grad_norm(self.G_params)
         self.opt_G.step()
-        D.requires_grad_(True)
 
         return {**adversarial_stats(loss_D, loss_G, real_logits, fake_logits, grad_norm_D, grad_norm_G), **stats}
 

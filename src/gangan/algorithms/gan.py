@@ -8,14 +8,11 @@ import torch
 from torch import nn
 
 from gangan import losses
-from gangan.algorithms.base import Algorithm, adam
+from gangan.algorithms.base import Algorithm, frozen, grad_norm
+from gangan.algorithms.optim import adam
 
 if TYPE_CHECKING:
     from gangan.config import RunConfig
-
-
-def _grad_norm(module: nn.Module) -> torch.Tensor:
-    return torch.nn.utils.get_total_norm([p.grad for p in module.parameters() if p.grad is not None])
 
 
 @torch.no_grad()
@@ -62,6 +59,7 @@ class GAN(Algorithm):
         self.device = device
         self.G, self.D = G.to(device), D.to(device)
         self.networks = {"G": self.G, "D": self.D}
+        self.G_params, self.D_params = list(self.G.parameters()), list(self.D.parameters())
         self.z_dim = config.model.z_dim
         betas = (config.optim.beta1, config.optim.beta2)
         self.opt_G = adam(self.G.parameters(), config.optim.lr_G, betas, device)
@@ -78,27 +76,36 @@ class GAN(Algorithm):
         G, D = self.G, self.D
         batch = real.shape[0]
 
-        # 1. Discriminator: fresh fakes, detached from G; real and fake are scored as two
-        #    separate batches, so BatchNorm never mixes their statistics.
-        D.requires_grad_(True)
+        # 1. Discriminator: fresh fakes, detached from G; `score` never lets BatchNorm mix the
+        #    statistics of the real and the fake batch.
         with torch.no_grad():
             fake = G(torch.randn(batch, self.z_dim, device=self.device))
-        real_logits = D(real)
-        fake_logits = D(fake)
+        real_logits, fake_logits = self.score(real, fake)
         loss_D = losses.discriminator_loss(real_logits, fake_logits)
         self.opt_D.zero_grad(set_to_none=True)
         loss_D.backward()
-        grad_norm_D = _grad_norm(D)
+        grad_norm_D = grad_norm(self.D_params)
         self.opt_D.step()
 
         # 2. Generator: new z, D frozen, reward fooling D.
-        D.requires_grad_(False)
-        fake_logits_G = D(G(torch.randn(batch, self.z_dim, device=self.device)))
-        loss_G = self.generator_loss(fake_logits_G)
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_G.backward()
-        grad_norm_G = _grad_norm(G)
+        with frozen(self.D_params):
+            loss_G = self.generator_loss(D(G(torch.randn(batch, self.z_dim, device=self.device))))
+            self.opt_G.zero_grad(set_to_none=True)
+            loss_G.backward()
+        grad_norm_G = grad_norm(self.G_params)
         self.opt_G.step()
-        D.requires_grad_(True)
 
         return adversarial_stats(loss_D, loss_G, real_logits, fake_logits, grad_norm_D, grad_norm_G)
+
+    def score(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return D's logits (B,) for the real and for the fake batch.
+
+        A discriminator whose `independent_scores` attribute is True (no BatchNorm or other
+        layer that mixes the images of a batch) scores both in one pass over the joined batch;
+        every logit is the same as from two passes, and one pass of 2B images costs less than
+        two of B. Any other D gets two passes, so BatchNorm never mixes real and fake statistics.
+        """
+        if getattr(self.D, "independent_scores", False):
+            logits = self.D(torch.cat([real, fake]))
+            return logits[: real.shape[0]], logits[real.shape[0]:]
+        return self.D(real), self.D(fake)

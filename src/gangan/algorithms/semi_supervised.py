@@ -23,8 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from gangan import losses
-from gangan.algorithms.base import Algorithm, adam
-from gangan.algorithms.gan import _grad_norm, adversarial_stats
+from gangan.algorithms.base import Algorithm, frozen, grad_norm
+from gangan.algorithms.gan import adversarial_stats
+from gangan.algorithms.optim import adam
 from gangan.data import TensorBatches
 from gangan.errors import GanganError
 from gangan.models.sgan import real_fake_logit
@@ -104,6 +105,7 @@ class SemiSupervisedGAN(Algorithm):
         self.config = config
         self.G, self.D = G.to(device), D.to(device)
         self.networks = {"G": self.G, "D": self.D}
+        self.G_params, self.D_params = list(self.G.parameters()), list(self.D.parameters())
         self.z_dim = config.model.z_dim
         self.num_labels = num_classes
         betas = (config.optim.beta1, config.optim.beta2)
@@ -188,7 +190,6 @@ class SemiSupervisedGAN(Algorithm):
         # 1. Discriminator: supervised cross-entropy on the labelled batch, plus the GAN loss on
         #    log Z(x) for the unlabelled (real) and the fake batch. Three separate forward passes,
         #    so BatchNorm never mixes the statistics of real and fake images.
-        D.requires_grad_(True)
         with torch.no_grad():
             fake = G(torch.randn(batch, self.z_dim, device=self.device))
         class_logits = D(x_labeled)
@@ -199,25 +200,24 @@ class SemiSupervisedGAN(Algorithm):
         loss_D = loss_supervised + loss_unsupervised
         self.opt_D.zero_grad(set_to_none=True)
         loss_D.backward()
-        grad_norm_D = _grad_norm(D)
+        grad_norm_D = grad_norm(self.D_params)
         self.opt_D.step()
 
         # 2. Generator: new z, D frozen, reward fakes that D judges real; or, with feature
         #    matching (Salimans et al. 2016, section 3.1), fakes whose mean D features match
         #    those of the unlabelled batch, which gives D better fakes to learn classes from.
-        D.requires_grad_(False)
-        fake_G = G(torch.randn(batch, self.z_dim, device=self.device))
-        if self.config.model.feature_matching:
-            with torch.no_grad():
-                real_features = D.features(x_unlabeled).flatten(1).mean(0)
-            loss_G = (D.features(fake_G).flatten(1).mean(0) - real_features).pow(2).mean()
-        else:
-            loss_G = self.generator_loss(real_fake_logit(D(fake_G)))
-        self.opt_G.zero_grad(set_to_none=True)
-        loss_G.backward()
-        grad_norm_G = _grad_norm(G)
+        with frozen(self.D_params):
+            fake_G = G(torch.randn(batch, self.z_dim, device=self.device))
+            if self.config.model.feature_matching:
+                with torch.no_grad():
+                    real_features = D.features(x_unlabeled).flatten(1).mean(0)
+                loss_G = (D.features(fake_G).flatten(1).mean(0) - real_features).pow(2).mean()
+            else:
+                loss_G = self.generator_loss(real_fake_logit(D(fake_G)))
+            self.opt_G.zero_grad(set_to_none=True)
+            loss_G.backward()
+        grad_norm_G = grad_norm(self.G_params)
         self.opt_G.step()
-        D.requires_grad_(True)
 
         stats = {}
         # 3. Baseline: the same network on the same labelled batch, nothing else.
