@@ -28,7 +28,7 @@ class BookGenerator(nn.Module):
             nn.BatchNorm2d(64),
             nn.LeakyReLU(0.01),
             nn.ConvTranspose2d(64, channels, 3, stride=2, padding=1, output_padding=1),  # 14 -> 28
-            Tanh(),
+            Tanh(inplace=True),
         )
         self.apply(init_glorot_uniform)
 
@@ -94,7 +94,7 @@ class RadfordGenerator(nn.Module):
                 nn.ReLU(True),
             ]
             maps //= 2
-        layers += [nn.ConvTranspose2d(maps, channels, 4, stride=2, padding=1, bias=False), Tanh()]
+        layers += [nn.ConvTranspose2d(maps, channels, 4, stride=2, padding=1, bias=False), Tanh(inplace=True)]
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 

@@ -22,9 +22,9 @@ class MLPGenerator(nn.Module):
         self.image_shape = tuple(image_shape)
         self.net = nn.Sequential(
             nn.Linear(z_dim, hidden),
-            nn.LeakyReLU(0.01),
+            nn.LeakyReLU(0.01, inplace=True),
             nn.Linear(hidden, math.prod(image_shape)),
-            Tanh(),
+            Tanh(inplace=True),
         )
         self.apply(init_glorot_uniform)
 
@@ -38,13 +38,16 @@ class MLPDiscriminator(nn.Module):
     The book ends in a sigmoid; here the sigmoid is part of the loss, which is numerically safer.
     """
 
+    # No layer mixes the images of a batch, so GAN.score may score real and fake in one pass.
+    independent_scores = True
+
     def __init__(self, image_shape: tuple[int, int, int], hidden: int = 128):
         super().__init__()
         self.image_shape = tuple(image_shape)
         self.net = nn.Sequential(
             nn.Flatten(),
             nn.Linear(math.prod(image_shape), hidden),
-            nn.LeakyReLU(0.01),
+            nn.LeakyReLU(0.01, inplace=True),
             nn.Linear(hidden, 1),
         )
         self.apply(init_glorot_uniform)

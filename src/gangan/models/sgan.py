@@ -74,7 +74,7 @@ class SalimansGenerator(nn.Module):
         self.net = nn.Sequential(
             nn.Linear(z_dim, 500), nn.BatchNorm1d(500), nn.Softplus(),
             nn.Linear(500, 500), nn.BatchNorm1d(500), nn.Softplus(),
-            nn.Linear(500, math.prod(image_shape)), Tanh(),
+            nn.Linear(500, math.prod(image_shape)), Tanh(inplace=True),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
