@@ -42,10 +42,12 @@ def test_train_sample_resume(run_cli, tmp_path):
         (["train"], "missing MODEL"),
         (["sample", "no/such/run"], "run directory or checkpoint not found: no/such/run"),
         (["train", "--resume", "no/such/run"], "run directory not found"),
+        (["train", "--resume", "notes.txt"], "takes a run directory, not a file: notes.txt is a file"),
     ],
 )
 def test_user_errors_exit_without_traceback(run_cli, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("not a run\n")
     code, out, err = run_cli(*args)
     assert code == 1
     assert message in err

@@ -102,6 +102,8 @@ def train(
         run_dir = resume
         if run_dir.is_file() and run_dir.parent.name == "checkpoints":
             raise GanganError(f"--resume takes a run directory, not a checkpoint file: use --resume {run_dir.parent.parent}")
+        if run_dir.is_file():
+            raise GanganError(f"--resume takes a run directory, not a file: {run_dir} is a file; use --resume {run_dir.parent} if that is the run")
         state = load_checkpoint(run_dir / "checkpoints" / "last.pt") if run_dir.is_dir() else None
         if state is None:
             raise GanganError(f"run directory not found: {run_dir}; pass the folder that `gangan train` created, such as runs/<name>")

@@ -66,7 +66,10 @@ def find_checkpoint(path: str | os.PathLike, prefer: str = "last") -> Path:
         raise GanganError(f"{path} holds no checkpoint (expected {path / 'checkpoints' / 'last.pt'}); is it a gangan run directory?")
     if path.is_file():
         return path
-    raise GanganError(f"run directory or checkpoint not found: {path}")
+    raise GanganError(
+        f"run directory or checkpoint not found: {path}; pass the folder that `gangan train` created "
+        "(such as runs/<name>) or a checkpoint file in its checkpoints/ folder"
+    )
 
 
 def remove_unused_run_dir(path: str | os.PathLike) -> bool:
