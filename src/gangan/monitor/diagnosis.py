@@ -63,7 +63,8 @@ class Diagnoser:
         if abs(acc - 0.5) <= EQUILIBRIUM_MARGIN:
             return "equilibrium", f"near equilibrium: D accuracy {acc:.0%}, close to guessing (50%)"
         if acc > 0.5:
-            return "d_ahead", f"D is ahead: accuracy {acc:.0%} (50% is equilibrium)"
+            # One decimal, so that a D just under the dominating threshold does not read as 95%.
+            return "d_ahead", f"D is ahead: accuracy {acc:.1%} (real {acc_real:.1%}, fake {acc_fake:.1%}; 50% is equilibrium)"
         return "g_ahead", f"G is ahead: D accuracy {acc:.0%}, below guessing (50% is equilibrium)"
 
     def state_dict(self) -> dict:
