@@ -179,6 +179,8 @@ def test_other_dataset_files_are_not_taken(mnist_dir):
 def test_status_reports_missing(tmp_path):
     rows = dataset_status("kmnist", tmp_path)
     assert [row[1] for row in rows] == ["missing", "missing"]
+    assert "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz" in rows[1][2]
+    assert "train-images" not in rows[1][2]
 
 
 def _write_images(folder: Path, count: int, size=(40, 30), mode="RGB"):

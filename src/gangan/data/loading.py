@@ -344,5 +344,11 @@ def dataset_status(name: str, data_root: str | os.PathLike | None = None) -> lis
     rows = []
     for split in ("train", "test"):
         pair = _find_idx_pair(spec, split, dirs)
-        rows.append((split, "found", str(pair[0].parent)) if pair else (split, "missing", spec.how_to_get))
+        if pair:
+            rows.append((split, "found", str(pair[0].parent)))
+        else:
+            # Name the two files this split needs, in place of the dataset's note on all four.
+            files = " and ".join(f"{stem}.gz" for stem in _IDX_STEMS[split])
+            hint = spec.how_to_get.replace("the four *-ubyte.gz files", files)
+            rows.append((split, "missing", hint))
     return rows
