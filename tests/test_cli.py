@@ -91,6 +91,44 @@ def test_unwritable_output_names_the_path(run_cli, tmp_path):
     assert str(blocker / "runs") in err
 
 
+def test_full_disk_names_the_checkpoint(run_cli, tmp_path, monkeypatch):
+    import errno
+
+    import torch
+
+    def full_disk(obj, stream, *args, **kwargs):
+        stream.write(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos") from OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    code, out, err = run_cli("train", "gan", "--dataset", "digits", *QUICK, "--out", tmp_path, "--name", "full")
+    assert code == 1
+    assert f"could not write checkpoint {tmp_path / 'full' / 'checkpoints' / 'last.pt'}" in err
+    assert "free disk space" in err
+    assert "Traceback" not in err + out
+    assert not list((tmp_path / "full" / "checkpoints").glob("*.tmp"))
+
+
+def test_divergence_before_any_checkpoint(run_cli, tmp_path):
+    code, out, err = run_cli("train", "gan", "--dataset", "digits", *QUICK, "--lr", "1e30", "--out", tmp_path)
+    assert code == 1
+    assert "diverged" in err
+    assert "No checkpoint had been written yet" in err
+
+
+def test_resume_rejects_a_copied_checkpoint(run_cli, tmp_path):
+    import shutil
+
+    assert run_cli("train", "gan", "--dataset", "digits", *QUICK, "--out", tmp_path, "--name", "g")[0] == 0
+    assert run_cli("train", "dcgan", "--dataset", "digits", *QUICK, "--out", tmp_path, "--name", "d")[0] == 0
+    shutil.copy(tmp_path / "g" / "checkpoints" / "last.pt", tmp_path / "d" / "checkpoints" / "last.pt")
+    code, out, err = run_cli("train", "--resume", tmp_path / "d", "--steps", "6")
+    assert code == 1
+    assert "does not match this run" in err
+    assert "model.name 'gan' (checkpoint) vs 'dcgan'" in err
+    assert "name: dcgan" in (tmp_path / "d" / "config.yaml").read_text()
+
+
 def test_config_file_reproduces_a_run(run_cli, tmp_path):
     assert run_cli("train", "gan", "--dataset", "digits", *QUICK, "--seed", "5", "--out", tmp_path, "--name", "a")[0] == 0
     code, out, err = run_cli("train", "--config", tmp_path / "a" / "config.yaml", "--out", tmp_path, "--name", "b")

@@ -108,6 +108,7 @@ def train(
         if state is None:
             raise GanganError(f"run directory not found: {run_dir}; pass the folder that `gangan train` created, such as runs/<name>")
         run_config = RunConfig.from_dict(state["config"], source=str(run_dir))
+        _check_run_matches_checkpoint(run_dir, state)
         from gangan.config import apply_overrides
 
         apply_overrides(run_config, given, "the options")
@@ -141,6 +142,18 @@ def train(
         raise
 
 
+
+def _check_run_matches_checkpoint(run_dir: Path, state: dict) -> None:
+    """Raise GanganError when the run's config.yaml describes other networks than its checkpoint (a file copied in by hand)."""
+    from gangan.config import RunConfig, apply_overrides, load_yaml
+    from gangan.training.checkpoint import check_compatible
+
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        return
+    written = RunConfig()
+    apply_overrides(written, load_yaml(config_path), str(config_path))
+    check_compatible(state, written, run_dir / "checkpoints" / "last.pt")
 def _run_training(trainer, total_steps: int) -> None:
     columns = [
         TextColumn("[progress.description]{task.description}"),

@@ -35,8 +35,17 @@ def save_checkpoint(state: dict, path: str | os.PathLike) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         tmp.unlink(missing_ok=True)
+        # torch.save reports a full disk as a RuntimeError from its zip writer, raised while
+        # handling the OSError, so both kinds become a message naming the path.
+        if isinstance(error, (OSError, RuntimeError)):
+            cause = next((e for e in (error, error.__cause__, error.__context__) if isinstance(e, OSError)), None)
+            reason = cause.strerror if cause is not None and cause.strerror else str(error).splitlines()[0]
+            raise GanganError(
+                f"could not write checkpoint {path}: {reason}; free disk space or choose another --out. "
+                "An earlier checkpoint of the run, if any, is unchanged, and --resume continues from it"
+            ) from error
         raise
 
 

@@ -335,12 +335,15 @@ class Trainer:
             if grid_step > step or (grid_step == step and step % saved.sample_every):
                 path.unlink()
 
-    @staticmethod
-    def _check_finite(interval: _Interval, step: int) -> None:
+    def _check_finite(self, interval: _Interval, step: int) -> None:
         if not interval.all_finite():
+            if (self.run_dir / "checkpoints" / "last.pt").exists():
+                checkpoint_note = "The last good checkpoint is kept"
+            else:
+                checkpoint_note = "No checkpoint had been written yet"
             raise TrainingDiverged(
                 f"training diverged by step {step}: a loss or gradient norm became NaN or Inf. "
-                f"The last good checkpoint is kept; try a lower learning rate (--lr-g, --lr-d)."
+                f"{checkpoint_note}; try a lower learning rate (--lr-g, --lr-d)."
             )
 
     @staticmethod
