@@ -10,6 +10,7 @@ def test_train_sample_resume(run_cli, tmp_path):
     assert code == 0, err
     run = tmp_path / "demo"
     assert "near equilibrium" in out or "D is ahead" in out or "G is ahead" in out or "dominating" in out
+    assert "|grad| D " in out
     assert [r["step"] for r in read_jsonl(run / "metrics.jsonl")] == [2, 4]
 
     code, out, err = run_cli("sample", run, "--n", "9", "--out", tmp_path / "grid.png", "--seed", "2")

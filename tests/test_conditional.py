@@ -184,7 +184,7 @@ def test_cgan_records_diversity_within_classes(trained_cgan, monkeypatch):
     monkeypatch.setattr(algorithm, "sample_grid", lambda f: algorithm.grid_labels(f).float().view(-1, 1, 1, 1).expand(-1, 1, 28, 28))
     interval = trainer._Interval()
     interval.add({key: torch.tensor(0.5) for key in ("loss_D", "loss_G", "D_acc", "D_acc_real", "D_acc_fake")})
-    record = trainer.Trainer._make_record(6, interval, algorithm, fixed, 1.0, trainer.Diagnoser())
+    record = trainer.Trainer._make_record(300, interval, algorithm, fixed, 1.0, trainer.Diagnoser())
     assert record["diversity_ratio"] == 0.0
     assert record["diagnosis"] == "collapse"
     assert "--mode-seeking 1" in record["diagnosis_message"]

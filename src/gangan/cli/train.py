@@ -220,6 +220,8 @@ def format_record(record: dict) -> str:
         f"D acc {record['D_acc']:.0%} (real {record['D_acc_real']:.0%}, fake {record['D_acc_fake']:.0%})",
         f"D(x) {record['D_x']:.2f} D(G(z)) {record['D_G_z']:.2f}",
     ]
+    if "grad_norm_D" in record and "grad_norm_G" in record:
+        parts.append(f"|grad| D {record['grad_norm_D']:.2g} G {record['grad_norm_G']:.2g}")
     if "diversity_ratio" in record:
         parts.append(f"diversity {record['diversity_ratio']:.2f}")
     if "fid" in record:
