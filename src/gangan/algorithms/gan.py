@@ -100,10 +100,10 @@ class GAN(Algorithm):
     def score(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return D's logits (B,) for the real and for the fake batch.
 
-        A discriminator whose `independent_scores` attribute is True (no BatchNorm or other
-        layer that mixes the images of a batch) scores both in one pass over the joined batch;
-        every logit is the same as from two passes, and one pass of 2B images costs less than
-        two of B. Any other D gets two passes, so BatchNorm never mixes real and fake statistics.
+        A discriminator whose `independent_scores` attribute is True has no BatchNorm or other
+        layer that mixes the images of a batch. It scores both batches in one pass over the
+        joined batch, which gives the same logits as two passes and costs less. Any other D
+        gets two passes, so BatchNorm never mixes real and fake statistics.
         """
         if getattr(self.D, "independent_scores", False):
             logits = self.D(torch.cat([real, fake]))

@@ -15,8 +15,8 @@ class Adam(torch.optim.Adam):
     torch.optim.Adam.step took 77 microseconds, of which about 30 were the fused kernel and the
     rest Python: hooks, grouping tensors by device and dtype, checking each parameter's state.
     After one step through the parent class, this class keeps each group's parameters and
-    state tensors in lists and calls the same kernel, `torch._fused_adam_`, with the same
-    arguments; its step took 56 microseconds. The updates and the state_dict are those of
+    state tensors in lists. It then calls the same kernel, `torch._fused_adam_`, with the same
+    arguments, and its step took 56 microseconds. The updates and the state_dict are those of
     `torch.optim.Adam(fused=True)` bit for bit.
 
     It takes the parent's path for anything the lists do not cover: a parameter without a
